@@ -1,0 +1,361 @@
+"""Ingest of one monthly inbox into the staging warehouse.
+
+Every physical record of every file ends up in exactly one place: loaded (with provenance) or in
+``rejected_records`` under its ``FE-*`` rule. A pipe-delimited extract whose control trailer is
+missing or wrong refuses the whole run (``RunRefused``): nothing is published.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from claimrecon.errors import RunRefused
+from claimrecon.readers import RawFile, read_delimited, sha256_of
+from contracts import front_end as fe
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    folder: str
+    pattern: str
+    sep: str
+    trailer_total: str | None  # column summed by the control trailer (pipe extracts only)
+    table: str
+
+
+KINDS: dict[str, Kind] = {
+    "claims": Kind("claims", "claims", "*.txt", "|", "billed_amount", "claims"),
+    "authorizations": Kind("authorizations", "authorizations", "*.txt", "|", "authorized_units", "sa_lines"),
+    "service_logs": Kind("service_logs", "service_logs", "*.csv", ",", None, "contacts"),
+    "recipients": Kind("recipients", "reference", "recipients.csv", ",", None, "recipients"),
+    "providers": Kind("providers", "reference", "providers.csv", ",", None, "providers"),
+    "staff": Kind("staff", "reference", "staff.csv", ",", None, "staff"),
+}
+
+
+def period_dir(inbox: Path, period: str) -> Path:
+    return Path(inbox) / period
+
+
+def discover(inbox: Path, period: str) -> dict[str, list[Path]]:
+    """The files of each kind, sorted by name. Links and anything resolving outside the period
+    folder are ignored (path-like names cannot lead the run elsewhere)."""
+    root = period_dir(inbox, period).resolve()
+    found: dict[str, list[Path]] = {}
+    for k in KINDS.values():
+        folder = root / k.folder
+        files = []
+        if folder.is_dir():
+            for p in sorted(folder.glob(k.pattern)):
+                if p.is_symlink() or not p.is_file():
+                    continue
+                if not p.resolve().is_relative_to(root):
+                    continue
+                files.append(p)
+        found[k.name] = files
+    return found
+
+
+def relative_name(inbox: Path, path: Path) -> str:
+    return str(Path(path).resolve().relative_to(Path(inbox).resolve()))
+
+
+# ---------------------------------------------------------------------------- file registry
+
+def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, files: dict[str, list[Path]]) -> dict:
+    """Hash every file; a file whose content was loaded before (another period, or earlier in this
+    inbox) is FE-DUPLICATE-FILE: skipped and reported. Returns {source_file: (kind, sha, status)}."""
+    earlier = {r[0]: r[1] for r in con.execute(
+        "SELECT file_sha256, min(period || ' ' || source_file) FROM input_files "
+        "WHERE period <> ? AND status = 'loaded' GROUP BY 1", [period]).fetchall()}
+    seen: dict[str, str] = {}
+    plan: dict[str, tuple[str, str, str]] = {}
+    for kind, paths in files.items():
+        for p in paths:
+            name = relative_name(inbox, p)
+            sha = sha256_of(p)
+            if sha in earlier or sha in seen:
+                first = earlier.get(sha) or f"{period} {seen[sha]}"
+                plan[name] = (kind, sha, "duplicate")
+                con.execute("INSERT INTO rejected_records VALUES (?, ?, 0, ?, 'FE-DUPLICATE-FILE', ?, ?, ?)",
+                            [period, name, kind, f"same content as {first}: skipped, not loaded twice", name, sha])
+                con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'duplicate', NULL, 0, 0, NULL, NULL, NULL, ?)",
+                            [period, kind, name, sha, f"same content as {first}"])
+            else:
+                seen[sha] = name
+                plan[name] = (kind, sha, "pending")
+    return plan
+
+
+# ---------------------------------------------------------------------------- control trailers
+
+def _control(raw: RawFile, kind: Kind, name: str) -> tuple[int, Decimal]:
+    if raw.trailer is None:
+        raise RunRefused(f"{name}: FE-CONTROL: the control trailer (TRL|count|total) is missing; the file was refused")
+    t = raw.trailer
+    if t.count is None or t.total is None:
+        raise RunRefused(f"{name}: FE-CONTROL: the control trailer is unreadable; the file was refused")
+    if t.count != raw.detail_lines:
+        raise RunRefused(f"{name}: FE-CONTROL: the trailer counts {t.count} detail lines but the file has "
+                         f"{raw.detail_lines}; the file was refused")
+    total = _column_total(raw, kind)
+    if total != t.total:
+        raise RunRefused(f"{name}: FE-CONTROL: the trailer total {t.total} does not match {total} summed "
+                         f"from the detail lines; the file was refused")
+    return t.count, t.total
+
+
+def _column_total(raw: RawFile, kind: Kind) -> Decimal:
+    """Sum of the trailer's column over every detail line where it can be read (by header position)."""
+    col = kind.trailer_total
+    total = Decimal("0")
+    if col in raw.header:
+        vals = raw.rows.get_column(col).drop_nulls().to_list() if raw.rows.height else []
+        i = raw.header.index(col)
+        vals += [ln.split(kind.sep)[i] for _, _, ln in raw.rejects if len(ln.split(kind.sep)) > i]
+        for v in vals:
+            try:
+                d = Decimal(v.strip())
+                if d.is_finite():
+                    total += d
+            except (InvalidOperation, AttributeError):
+                pass
+    return total
+
+
+# ---------------------------------------------------------------------------- loading
+
+def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_name: str,
+              plan: dict, catalog_keys: list[str]) -> dict:
+    """Read, edit and load every pending file of one kind. Returns counts for metadata."""
+    kind = KINDS[kind_name]
+    stats = {"files": 0, "detail_lines": 0, "loaded": 0, "rejected": 0}
+    for name, (k, sha, status) in sorted(plan.items()):
+        if k != kind_name or status != "pending":
+            continue
+        path = Path(inbox).resolve() / name
+        raw = read_delimited(path, fe.columns(kind_name), kind.sep, trailer=kind.trailer_total is not None)
+        control_count = control_total = None
+        if kind.trailer_total is not None:
+            control_count, control_total = _control(raw, kind, name)
+        rejects = [(r, "FE-PARSE", msg, rawtxt) for r, msg, rawtxt in raw.rejects]
+        frame = raw.rows
+        fails = fe.validate(kind_name, frame, catalog_keys)
+        if fails.height:
+            bad = frame.with_row_index("_idx").join(fails.with_columns(pl.col("_idx").cast(pl.UInt32)), on="_idx")
+            rejects += list(bad.select("_row", "rule_id", "message", "_raw").iter_rows())
+            frame = frame.with_row_index("_idx").join(
+                fails.select(pl.col("_idx").cast(pl.UInt32)), on="_idx", how="anti").drop("_idx")
+        if kind_name == "claims":
+            frame, more = _claim_history_edits(con, period, frame)
+            rejects += more
+        _insert_rejects(con, period, name, kind_name, sha, rejects)
+        if kind_name == "claims":
+            _insert_rejected_claims(con, period, name, raw, rejects)
+        loaded = _insert(con, period, kind_name, name, sha, frame)
+        loaded_total = None
+        if kind.trailer_total and frame.height:
+            loaded_total = con.execute(
+                f"SELECT sum({'billed_amount' if kind_name == 'claims' else 'authorized_units'}) FROM {kind.table} "
+                "WHERE period = ? AND source_file = ?", [period, name]).fetchone()[0]
+        con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, NULL)",
+                    [period, kind_name, name, sha, raw.detail_lines, loaded, len(rejects), control_count,
+                     control_total, loaded_total])
+        stats["files"] += 1
+        stats["detail_lines"] += raw.detail_lines
+        stats["loaded"] += loaded
+        stats["rejected"] += len(rejects)
+        if loaded + len(rejects) != raw.detail_lines:
+            raise RunRefused(f"{name}: conservation failed: {raw.detail_lines} detail lines but {loaded} loaded "
+                             f"and {len(rejects)} rejected")
+    return stats
+
+
+def _insert_rejects(con, period, name, kind, sha, rejects) -> None:
+    if not rejects:
+        return
+    df = pl.DataFrame(
+        {"period": [period] * len(rejects), "source_file": [name] * len(rejects),
+         "row_number": [r[0] for r in rejects], "record_kind": [kind] * len(rejects),
+         "rule_id": [r[1] for r in rejects], "message": [r[2] for r in rejects],
+         "raw_record": [r[3] for r in rejects], "file_sha256": [sha] * len(rejects)},
+        schema={"period": pl.Utf8, "source_file": pl.Utf8, "row_number": pl.Int64, "record_kind": pl.Utf8,
+                "rule_id": pl.Utf8, "message": pl.Utf8, "raw_record": pl.Utf8, "file_sha256": pl.Utf8})
+    con.register("_rej", df.to_arrow())
+    con.execute("INSERT INTO rejected_records SELECT * FROM _rej")
+    con.unregister("_rej")
+
+
+def _insert_rejected_claims(con, period, name, raw: RawFile, rejects) -> None:
+    """A rejected claim line still appears in claim_outcomes (outcome 'rejected'): keep what can be
+    read of it (icn, line number, units, amount) in `claims_rejected`."""
+    con.execute("""CREATE TABLE IF NOT EXISTS claims_rejected (period VARCHAR, icn VARCHAR, line_no INTEGER,
+        adjustment_ind VARCHAR, billing_provider_id VARCHAR, procedure_code VARCHAR, received_date DATE,
+        units DECIMAL(12,2), billed_amount DECIMAL(12,2), rule_id VARCHAR, source_file VARCHAR, source_row BIGINT)""")
+    if not rejects:
+        return
+    header = raw.header
+    recs = []
+    for row, rule, _msg, text in rejects:
+        parts = text.split("|")
+        get = (lambda c: parts[header.index(c)].strip() if c in header and header.index(c) < len(parts) else None)
+        recs.append({"icn": get("icn"), "line_no": get("line_no"), "adjustment_ind": get("adjustment_ind"),
+                     "billing_provider_id": get("billing_provider_id"), "procedure_code": get("procedure_code"),
+                     "received_date": get("received_date"), "units": get("units"),
+                     "billed_amount": get("billed_amount"), "rule_id": rule, "source_row": row})
+    df = pl.DataFrame(recs, schema={k: (pl.Int64 if k == "source_row" else pl.Utf8) for k in recs[0]})
+    con.register("_rc", df.to_arrow())
+    con.execute("""INSERT INTO claims_rejected SELECT ?, 
+        CASE WHEN regexp_full_match(icn, '[0-9A-Z]{13,20}') THEN icn END,
+        TRY_CAST(line_no AS INTEGER), adjustment_ind,
+        CASE WHEN length(billing_provider_id) <= 10 THEN billing_provider_id END,
+        CASE WHEN length(procedure_code) <= 5 THEN procedure_code END,
+        TRY_CAST(received_date AS DATE),
+        coalesce(TRY_CAST(TRY_CAST(units AS DECIMAL(18,2)) AS DECIMAL(12,2)), 0),
+        coalesce(TRY_CAST(TRY_CAST(billed_amount AS DECIMAL(18,2)) AS DECIMAL(12,2)), 0),
+        rule_id, ?, source_row FROM _rc""", [period, name])
+    con.unregister("_rc")
+
+
+def _claim_history_edits(con, period: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, list]:
+    """FE-ADJUSTMENT (needs the claim history) and ICNs already received in an earlier period."""
+    if frame.height == 0:
+        return frame, []
+    frame = frame.with_row_index("_i")
+    inactive = set(con.execute(
+        "SELECT DISTINCT original_icn FROM claims WHERE period < ? AND adjustment_ind IN ('1','4')",
+        [period]).pl().get_column("original_icn").to_list())
+    earlier_icns = set(con.execute("SELECT DISTINCT icn FROM claims WHERE period < ?", [period]).pl()
+                       .get_column("icn").to_list())
+    prior_icns = earlier_icns
+    rejects: list = []
+    bad: dict[int, tuple[str, str]] = {}
+    # ICNs already received in another period: a repeated key, not a new claim.
+    for i, icn in frame.select("_i", "icn").iter_rows():
+        if icn in prior_icns:
+            bad[i] = ("FE-VALUE", "icn was already received in another period")
+    ordered = frame.sort(["received_date", "icn", "line_no"]).select(
+        "_i", "icn", "adjustment_ind", "original_icn").rows()
+    by_claim: dict[str, list] = {}
+    for i, icn, adj, orig in ordered:
+        by_claim.setdefault(icn, []).append((i, adj, orig))
+    known = set(earlier_icns)
+    verdict: dict[str, str | None] = {}
+    for icn, lines in by_claim.items():  # claims in order of judgement (dicts keep insertion order)
+        adj, orig = lines[0][1], lines[0][2]
+        reason = None
+        if any(a != adj or o != orig for _, a, o in lines):
+            reason = "the lines of the claim disagree on adjustment_ind or original_icn"
+        elif adj == "0" and orig is not None:
+            reason = "original_icn is given on an original claim (adjustment_ind 0)"
+        elif adj in ("1", "4") and orig is None:
+            reason = "a void or replacement without original_icn"
+        elif adj in ("1", "4") and orig not in known:
+            reason = "the void or replacement names a claim never received"
+        elif adj in ("1", "4") and orig in inactive:
+            reason = "the claim named by original_icn was already voided or replaced"
+        verdict[icn] = reason
+        if reason is None:
+            known.add(icn)
+            if adj in ("1", "4"):
+                inactive.add(orig)
+        for i, _, _ in lines:
+            if reason and i not in bad:
+                bad[i] = ("FE-ADJUSTMENT", reason)
+    if bad:
+        idx = pl.DataFrame({"_i": list(bad), "rule_id": [v[0] for v in bad.values()],
+                            "message": [v[1] for v in bad.values()]}, schema={"_i": pl.UInt32, "rule_id": pl.Utf8, "message": pl.Utf8})
+        rej = frame.join(idx, on="_i")
+        rejects = list(rej.select("_row", "rule_id", "message", "_raw").iter_rows())
+        frame = frame.join(idx.select("_i"), on="_i", how="anti")
+    return frame.drop("_i"), rejects
+
+
+INSERTS = {
+    "claims": """INSERT INTO claims SELECT $period, icn, CAST(line_no AS INTEGER), adjustment_ind, original_icn,
+        CAST(received_date AS DATE), billing_provider_id, recipient_id, procedure_code, modifiers, pc.service_key,
+        CAST(service_date AS DATE), CAST(units AS DECIMAL(12,2)), CAST(billed_amount AS DECIMAL(12,2)),
+        place_of_service, diagnosis_code, _extra, $file, _row, $sha
+        FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
+                            FROM procedure_codes WHERE period = $period) pc
+          ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
+    "authorizations": """INSERT INTO sa_lines SELECT $period, sa_number, CAST(line_no AS INTEGER), sa_status, line_status,
+        recipient_id, provider_id, procedure_code, modifiers, pc.service_key, CAST(start_date AS DATE),
+        CAST(end_date AS DATE), CAST(authorized_units AS DECIMAL(12,2)), CAST(unit_rate AS DECIMAL(12,2)),
+        waiver_program, coalesce(CAST(remote_exception_units AS DECIMAL(12,2)), 0), case_manager_id, _extra,
+        $file, _row, $sha
+        FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
+                            FROM procedure_codes WHERE period = $period) pc
+          ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
+    "service_logs": """INSERT INTO contacts SELECT $period, log_id, provider_id, staff_id, recipient_id, procedure_code,
+        modifiers, pc.service_key, CAST(service_date AS DATE), _start, _end,
+        CAST(service_date AS DATE) + to_minutes(_start),
+        CAST(service_date AS DATE) + to_minutes(_start) + to_minutes(_dur), _dur,
+        CAST(minutes AS INTEGER), delivery_mode, contact_method, two_way, activity, staff_location,
+        coalesce(ratio, '1:1'), tcm_flag, narrative, _extra, $file, _row, $sha
+        FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
+                            FROM procedure_codes WHERE period = $period) pc
+          ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
+    "recipients": """INSERT INTO recipients SELECT $period, recipient_id, CAST(birth_date AS DATE), waiver_program,
+        CAST(span_start AS DATE), CAST(span_end AS DATE), living_arrangement, sleep_start, sleep_end, _extra,
+        $file, _row, $sha FROM _in""",
+    "providers": """INSERT INTO providers SELECT $period, provider_id, name, CAST(enrollment_start AS DATE),
+        CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, $file, _row, $sha FROM _in""",
+    "staff": """INSERT INTO staff SELECT $period, staff_id, provider_id, role, CAST(hire_date AS DATE),
+        CAST(end_date AS DATE), CAST(background_study_date AS DATE), high_school_graduate,
+        CAST(qualifying_experience_months AS INTEGER), CAST(postsecondary_years AS DECIMAL(6,2)),
+        supervisor_staff_id, CAST(training_hours_12m AS DECIMAL(8,2)), _extra, $file, _row, $sha FROM _in""",
+}
+
+
+def _insert(con, period: str, kind: str, name: str, sha: str, frame: pl.DataFrame) -> int:
+    if frame.height == 0:
+        return 0
+    if "modifiers" in frame.columns:
+        frame = frame.with_columns(fe.normalized_modifiers().alias("modifiers"))
+    if kind == "service_logs":
+        frame = frame.with_columns(fe.time_minutes("start_time").alias("_start"), fe.time_minutes("end_time").alias("_end"))
+        frame = frame.with_columns(((pl.col("_end") - pl.col("_start") + 1440) % 1440).alias("_dur"))
+    if kind == "claims":
+        frame = frame.with_columns(pl.col("original_icn").cast(pl.Utf8))
+    con.register("_in", frame.drop("_raw").to_arrow())
+    try:
+        con.execute(INSERTS[kind], {"period": period, "file": name, "sha": sha})
+    finally:
+        con.unregister("_in")
+    return frame.height
+
+
+def load_procedure_codes(con, period: str, path: Path) -> list[str]:
+    """The agency-editable procedure catalog, loaded per run. Returns 'CODE|MODS' keys for FE-CODE."""
+    df = pl.read_csv(path, infer_schema=False).with_columns(
+        pl.col(c).fill_null("") for c in ("modifiers", "ratio", "delivery", "groups", "source"))
+    df = df.with_columns(fe.normalized_modifiers().alias("modifiers"))
+    con.execute("DELETE FROM procedure_codes WHERE period = ?", [period])
+    con.register("_pc", df.to_arrow())
+    con.execute("""INSERT INTO procedure_codes SELECT ?, service_key, description, procedure_code, modifiers,
+                   unit, ratio, delivery, groups, source FROM _pc""", [period])
+    con.unregister("_pc")
+    return (df["procedure_code"] + "|" + df["modifiers"]).to_list()
+
+
+def clear_period(con, period: str) -> None:
+    """Re-running a month replaces everything that month loaded or produced."""
+    for table in ("input_files", "rejected_records", "claims", "sa_lines", "contacts", "recipients", "providers",
+                  "staff", "procedure_codes", "log_billability", "claim_outcomes", "denial_ledger", "findings"):
+        con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
+    con.execute("CREATE TABLE IF NOT EXISTS claims_rejected (period VARCHAR, icn VARCHAR, line_no INTEGER, "
+                "adjustment_ind VARCHAR, billing_provider_id VARCHAR, procedure_code VARCHAR, received_date DATE, "
+                "units DECIMAL(12,2), billed_amount DECIMAL(12,2), rule_id VARCHAR, source_file VARCHAR, source_row BIGINT)")
+    con.execute("DELETE FROM claims_rejected WHERE period = ?", [period])
+
+
+def file_summary(plan: dict) -> str:
+    return json.dumps({k: {"kind": v[0], "sha256": v[1]} for k, v in sorted(plan.items())}, sort_keys=True)

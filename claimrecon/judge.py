@@ -1,0 +1,161 @@
+"""The period's judgement over the staging warehouse: log billability, claim outcomes, ledger,
+reversals, findings and the balance proof. Each function is one Dagster asset's body."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from claimrecon import engine
+from claimrecon.errors import BalanceError
+from claimrecon.paths import SQL_DIR
+from contracts import service_logs
+from contracts.rules import LOG_ORDER, RULES, Parameters
+
+
+def sql(name: str) -> str:
+    return (SQL_DIR / name).read_text()
+
+
+def snapshot_periods(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, str]:
+    """Full snapshots supersede earlier ones: the latest snapshot known at this period, per kind."""
+    out = {}
+    for key, table in (("sa_period", "sa_lines"), ("recipients_period", "recipients"),
+                       ("providers_period", "providers"), ("staff_period", "staff")):
+        out[key] = con.execute(f"SELECT coalesce(max(period), '0000-00') FROM {table} WHERE period <= ?", [period]).fetchone()[0]
+    return out
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -> dict:
+    snaps = snapshot_periods(con, period)
+    params = {"period": period, "staff_period": snaps["staff_period"], "recipients_period": snaps["recipients_period"],
+              "providers_period": snaps["providers_period"], "sleep_start": _minutes(p.default_sleep_start),
+              "sleep_end": _minutes(p.default_sleep_end)}
+    con.execute(sql("service_groups.sql"), {"period": period})
+    con.execute(sql("contact_evidence.sql"), params)
+    ev = con.execute("SELECT * FROM contact_evidence").pl()
+    bill = service_logs.billability(ev) if ev.height else ev.with_columns(
+        pl.lit(0).alias("billable_minutes"), pl.lit("").alias("rule_ids"), pl.lit(None, dtype=pl.Utf8).alias("primary_rule_id"),
+        *[pl.lit(0).alias(f"removed__{r}") for r in LOG_ORDER])
+    removed = [f"removed__{r}" for r in LOG_ORDER]
+    bill = bill.with_columns(
+        pl.struct([pl.col(f"removed__{r}").alias(r) for r in LOG_ORDER]).struct.json_encode().alias("removed_minutes_json"))
+    keep = ["provider_id", "log_id", "recipient_id", "staff_id", "service_key", "procedure_code", "modifiers", "service_date",
+            "duration_minutes", "billable_minutes", "rule_ids", "primary_rule_id", "staff_location", "is_cma",
+            "removed_minutes_json"] + removed
+    work = bill.select(keep)
+    con.register("_lb", work.to_arrow())
+    con.execute("CREATE OR REPLACE TABLE log_rule_minutes AS SELECT * FROM _lb")
+    con.execute("DELETE FROM log_billability WHERE period = ?", [period])
+    con.execute("""INSERT INTO log_billability SELECT ?, log_id, provider_id, recipient_id, service_date, service_key,
+                   duration_minutes, billable_minutes, rule_ids, primary_rule_id, removed_minutes_json
+                   FROM _lb ORDER BY provider_id, log_id""", [period])
+    con.unregister("_lb")
+    return {"contacts": work.height, "unbillable": int((work["billable_minutes"] < work["duration_minutes"]).sum()) if work.height else 0}
+
+
+OUTCOME_INSERT = """INSERT INTO claim_outcomes SELECT $period, icn, line_no, row_type, adjustment_ind, outcome,
+    CAST(billed_units AS DECIMAL(12,2)), CAST(CAST(billed_cents AS DECIMAL(18,0)) * 0.01 AS DECIMAL(12,2)),
+    CAST(paid_units AS DECIMAL(12,2)), CAST(CAST(paid_cents AS DECIMAL(18,0)) * 0.01 AS DECIMAL(12,2)),
+    CAST(CAST(adjusted_cents AS DECIMAL(18,0)) * 0.01 AS DECIMAL(12,2)), primary_rule_id, sa_number, sa_line_no,
+    recipient_id, billing_provider_id, procedure_code, modifiers, service_key, service_date, received_date,
+    waiver_program, reverses_icn, reverses_period, source_file, source_row FROM _out ORDER BY icn, line_no"""
+
+LEDGER_INSERT = """INSERT INTO denial_ledger SELECT $period, icn, line_no, row_type, rule_id, group_code, carc, rarc,
+    CAST(units AS DECIMAL(12,2)), CAST(CAST(cents AS DECIMAL(18,0)) * 0.01 AS DECIMAL(12,2)), is_primary, message,
+    citation, evidence, source_file, source_row FROM _led"""
+
+
+def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -> dict:
+    snaps = snapshot_periods(con, period)
+    con.execute(sql("service_groups.sql"), {"period": period})
+    con.execute(sql("claim_evidence.sql"), {
+        "period": period, **{k: v for k, v in snaps.items() if k != "staff_period"},
+        "timely_months": p.timely_filing_months, "grace_months": p.replacement_grace_months,
+        "daily_equiv": p.daily_unit_equivalent})
+    ev = con.execute("SELECT * FROM claim_evidence").pl()
+    hist_remote = con.execute("SELECT * FROM hist_remote").pl()
+    for table in ("claim_outcomes", "denial_ledger"):
+        con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
+    if ev.height:
+        outcomes, ledger = engine.judge(ev, p, hist_remote)
+        con.register("_out", outcomes.to_arrow())
+        con.execute(OUTCOME_INSERT, {"period": period})
+        con.unregister("_out")
+        if ledger.height:
+            con.register("_led", ledger.to_arrow())
+            con.execute(LEDGER_INSERT + " ORDER BY icn, line_no, NOT is_primary, rule_id", {"period": period})
+            con.unregister("_led")
+    con.execute(sql("reversals_and_rejects.sql"), {"period": period})
+    return period_totals(con, period)
+
+
+def period_totals(con, period: str) -> dict:
+    row = con.execute("""SELECT count(*) FILTER (row_type = 'line'),
+        count(*) FILTER (outcome = 'paid'), count(*) FILTER (outcome = 'partial'), count(*) FILTER (outcome = 'denied'),
+        count(*) FILTER (outcome = 'rejected'), count(*) FILTER (outcome IN ('voided', 'replaced')),
+        coalesce(sum(billed_amount), 0), coalesce(sum(paid_amount), 0), coalesce(sum(adjusted_amount), 0),
+        coalesce(sum(billed_amount) FILTER (outcome = 'rejected'), 0)
+        FROM claim_outcomes WHERE period = ?""", [period]).fetchone()
+    keys = ["claim_lines", "paid_lines", "partial_lines", "denied_lines", "rejected_lines", "reversal_rows",
+            "billed_amount", "paid_amount", "adjusted_amount", "rejected_amount"]
+    return dict(zip(keys, row))
+
+
+def balance_problems(con, period: str) -> list[str]:
+    """Every way the period could fail to balance. Empty when billed = paid + adjustments holds per line
+    (dollars and units), outcome amounts agree with the ledger, and each claim line appears once."""
+    problems = []
+    n = con.execute("""WITH l AS (SELECT source_file, source_row, row_type, sum(amount) a, sum(units) u FROM denial_ledger
+                                 WHERE period = $p GROUP BY ALL)
+        SELECT count(*) FROM claim_outcomes o LEFT JOIN l USING (source_file, source_row, row_type)
+        WHERE o.period = $p AND (o.billed_amount <> o.paid_amount + coalesce(l.a, 0)
+              OR o.adjusted_amount <> coalesce(l.a, 0) OR o.billed_units <> o.paid_units + coalesce(l.u, 0))""",
+                    {"p": period}).fetchone()[0]
+    if n:
+        problems.append(f"{n} claim line(s) where billed != paid + adjustments")
+    n = con.execute("""SELECT count(*) FROM denial_ledger l WHERE period = $p AND NOT EXISTS (
+        SELECT 1 FROM claim_outcomes o WHERE o.period = $p AND o.source_file = l.source_file
+        AND o.source_row = l.source_row AND o.row_type = l.row_type)""", {"p": period}).fetchone()[0]
+    if n:
+        problems.append(f"{n} ledger row(s) with no claim line")
+    n = con.execute("""SELECT count(*) FROM (SELECT source_file, source_row FROM claim_outcomes
+        WHERE period = $p AND row_type = 'line' GROUP BY ALL HAVING count(*) > 1)""", {"p": period}).fetchone()[0]
+    if n:
+        problems.append(f"{n} claim line(s) judged more than once")
+    n = con.execute("""SELECT (SELECT count(*) FROM claim_outcomes WHERE period = $p AND row_type = 'line')
+        - (SELECT coalesce(sum(detail_lines), 0) FROM input_files WHERE period = $p AND kind = 'claims' AND status = 'loaded')""",
+                    {"p": period}).fetchone()[0]
+    if n:
+        problems.append(f"claim lines in claim_outcomes differ from the claims files' detail lines by {n}")
+    n = con.execute("""SELECT count(*) FROM claim_outcomes WHERE period = $p AND (paid_amount < 0 AND outcome NOT IN ('voided','replaced')
+        OR paid_units > billed_units AND outcome NOT IN ('voided','replaced'))""", {"p": period}).fetchone()[0]
+    if n:
+        problems.append(f"{n} line(s) paid more than billed")
+    return problems
+
+
+def assert_balanced(con, period: str) -> None:
+    problems = balance_problems(con, period)
+    if problems:
+        raise BalanceError(f"period {period} does not balance: " + "; ".join(problems))
+
+
+def write_rule_catalog(con) -> None:
+    from contracts.rules import PRECEDENCE, catalog_version
+    version = catalog_version()
+    rank = {r: i for i, r in enumerate(PRECEDENCE)}
+    df = pl.DataFrame([{
+        "rule_id": r.id, "kind": r.kind, "precedence": rank.get(r.id), "message": r.message, "group_code": r.group_code,
+        "carc": r.carc, "rarc": r.rarc, "citation": r.citation, "effective_from": r.effective_from,
+        "effective_to": r.effective_to, "catalog_version": version} for r in RULES.values()],
+        schema_overrides={"precedence": pl.Int32, "effective_to": pl.Date})
+    con.execute("DELETE FROM rules")
+    con.register("_rules", df.to_arrow())
+    con.execute("INSERT INTO rules SELECT * FROM _rules")
+    con.unregister("_rules")

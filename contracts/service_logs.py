@@ -1,0 +1,100 @@
+"""Service-log contracts: which documented minutes can support a claim.
+
+One Pandera check per rule, named by its rule id, over the facts of ``sql/contact_evidence.sql``.
+A contact that breaks a contract still exists; its minutes (all, or the overlapping part for the
+interval rules) are simply not billable. Read top to bottom, this is the policy:
+"""
+
+from __future__ import annotations
+
+import pandera.polars as pa
+import polars as pl
+
+from contracts.rules import LOG_ORDER, RULES
+
+c = pl.col
+remote = c("is_remote_ihs")
+
+#: rule id -> (True where the contact passes, minutes the rule removes when it fails: None = all)
+LOG_CHECKS: dict[str, tuple[pl.Expr, pl.Expr | None]] = {
+    # 000 "Secondary information": aide services must not be billed as case management.
+    "CM-AIDE-AS-CM": (~(c("is_aide") & c("is_cm")), None),
+    # 000 "Non-covered services": an aide cannot assess, reassess or develop support plans.
+    "CM-AIDE-TASK": (~(c("is_aide") & c("activity").is_in(["assessment", "reassessment", "support_plan", "case_plan"])), None),
+    # 000 "Provider standards and qualifications".
+    "CM-AIDE-QUALIFIED": (~c("is_aide") | (c("hs_graduate") & c("experience_ok") & c("supervised") & c("employer_cm_agency")), None),
+    # 003 "Background studies"; 004 §2: on the roster, employed by the provider that day, study cleared.
+    "GEN-STAFF": (c("on_roster") & c("employed_on_date") & c("background_cleared"), None),
+    # 003 remote support: live two-way communication only.
+    "IHS-REMOTE-2WAY": (~remote | ((c("two_way") == "Y") & ~c("contact_method").is_in(["voicemail", "unanswered_message"])).fill_null(False), None),
+    "IHS-REMOTE-METHOD": (~remote | c("contact_method").is_in(["telephone", "video", "secure_message"]), None),
+    "IHS-REMOTE-SOCIAL": (~remote | (c("activity") != "social"), None),
+    "IHS-REMOTE-SCOPE": (~remote | c("activity").is_in(["check_in", "consultation"]), None),
+    # 003 "Service delivery documentation requirements for providers" (length and staff location).
+    "IHS-REMOTE-DOCS": (~remote | (c("minutes").is_not_null() & c("staff_location").is_in(["office", "community"])).fill_null(False), None),
+    "IHS-REMOTE-RATIO": (~remote | (c("ratio") != "1:2").fill_null(True), None),
+    # 003 "Services that cannot be delivered at the same time as IHS": only the overlapping minutes.
+    "IHS-CONCURRENT": (c("overlap_minutes") == 0, c("overlap_minutes")),
+    # 003 "Not covered within IHS" 2: supervision inside primary sleeping hours (not counted twice).
+    "IHS-SLEEP": (c("sleep_minutes") == 0, c("sleep_minutes") - c("sleep_conc_minutes")),
+    # 003 "Not covered within IHS" 4, 5.
+    "IHS-NONCOVERED": (~(c("is_ihs") & c("activity").is_in(["housing_search", "adl_support"])), None),
+    # 001 "Targeted Case Management (TCM)" 1: flag Yes and a narration of the service.
+    "TCM-FLAG": (~c("is_tcm") | ((c("tcm_flag") == "Y").fill_null(False) & c("has_narrative")), None),
+}
+assert list(LOG_CHECKS) == LOG_ORDER, "log contracts must follow the spec's table order"
+
+
+def contract() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        checks=[pa.Check(lambda d, e=ok: d.lazyframe.select(e.fill_null(False)), name=rid)
+                for rid, (ok, _) in LOG_CHECKS.items()],
+        name="service_log_contracts", strict=False,
+        description="; ".join(f"{r}: {RULES[r].citation}" for r in LOG_ORDER),
+    )
+
+
+def failures(evidence: pl.DataFrame) -> pl.DataFrame:
+    """(_idx, rule_id) for every contract a contact breaks."""
+    empty = pl.DataFrame(schema={"_idx": pl.UInt32, "rule_id": pl.Utf8})
+    if evidence.height == 0:
+        return empty
+    try:
+        contract().validate(evidence, lazy=True)
+        return empty
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases
+    return (fc.filter(pl.col("index").is_not_null())
+            .select(pl.col("index").cast(pl.UInt32).alias("_idx"), pl.col("check").alias("rule_id")).unique())
+
+
+def billability(evidence: pl.DataFrame) -> pl.DataFrame:
+    """Billable minutes per contact. Minutes are taken rule by rule in table order: a contact-wide
+    rule takes whatever is left, an interval rule takes its own minutes (IHS-SLEEP net of minutes
+    already taken as concurrent). Returns evidence + billable_minutes, rule_ids, primary_rule_id and a
+    `removed__<rule>` column per rule."""
+    fails = failures(evidence)
+    ev = evidence.with_row_index("_idx")
+    flags = (fails.with_columns(pl.lit(True).alias("_f"))
+             .pivot(on="rule_id", index="_idx", values="_f") if fails.height else pl.DataFrame(schema={"_idx": pl.UInt32}))
+    ev = ev.join(flags, on="_idx", how="left")
+    remaining = pl.col("duration_minutes").cast(pl.Int64)
+    exprs = []
+    cols = []
+    for rid in LOG_ORDER:
+        failed = pl.col(rid).fill_null(False) if rid in ev.columns else pl.lit(False)
+        _, part = LOG_CHECKS[rid]
+        take = remaining if part is None else pl.min_horizontal(remaining, pl.max_horizontal(part.cast(pl.Int64), pl.lit(0)))
+        take = pl.when(failed).then(take).otherwise(0)
+        exprs.append(take.alias(f"removed__{rid}"))
+        cols.append((rid, failed))
+        remaining = remaining - take
+    ev = ev.with_columns(exprs)
+    ev = ev.with_columns(
+        (pl.col("duration_minutes") - pl.sum_horizontal([pl.col(f"removed__{r}") for r in LOG_ORDER])).alias("billable_minutes"),
+        pl.concat_list([pl.when(f).then(pl.lit(r)).otherwise(None) for r, f in cols]).list.drop_nulls().alias("_rules"),
+    )
+    ev = ev.with_columns(pl.col("_rules").list.join(" ").alias("rule_ids"),
+                         pl.col("_rules").list.first().alias("primary_rule_id"))
+    drop = [r for r in LOG_ORDER if r in ev.columns] + ["_idx", "_rules"]
+    return ev.drop(drop)
