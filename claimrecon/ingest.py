@@ -229,11 +229,9 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame) -> tuple[pl.Data
     if frame.height == 0:
         return frame, []
     frame = frame.with_row_index("_i")
-    inactive = set(con.execute(
-        "SELECT DISTINCT original_icn FROM claims WHERE period < ? AND adjustment_ind IN ('1','4')",
-        [period]).pl().get_column("original_icn").to_list())
-    earlier_icns = set(con.execute("SELECT DISTINCT icn FROM claims WHERE period < ?", [period]).pl()
-                       .get_column("icn").to_list())
+    inactive = {r[0] for r in con.execute(
+        "SELECT DISTINCT original_icn FROM claims WHERE period < ? AND adjustment_ind IN ('1','4')", [period]).fetchall()}
+    earlier_icns = {r[0] for r in con.execute("SELECT DISTINCT icn FROM claims WHERE period < ?", [period]).fetchall()}
     prior_icns = earlier_icns
     rejects: list = []
     bad: dict[int, tuple[str, str]] = {}

@@ -4,6 +4,8 @@ reversals, findings and the balance proof. Each function is one Dagster asset's 
 from __future__ import annotations
 
 import duckdb
+
+from claimrecon.db import run_script
 import polars as pl
 
 from claimrecon import engine
@@ -36,9 +38,9 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
     params = {"period": period, "staff_period": snaps["staff_period"], "recipients_period": snaps["recipients_period"],
               "providers_period": snaps["providers_period"], "sleep_start": _minutes(p.default_sleep_start),
               "sleep_end": _minutes(p.default_sleep_end)}
-    con.execute(sql("service_groups.sql"), {"period": period})
-    con.execute(sql("contact_evidence.sql"), params)
-    ev = con.execute("SELECT * FROM contact_evidence").pl()
+    run_script(con, "service_groups.sql", {"period": period})
+    run_script(con, "contact_evidence.sql", params)
+    ev = con.sql("SELECT * FROM contact_evidence").pl()
     bill = service_logs.billability(ev) if ev.height else ev.with_columns(
         pl.lit(0).alias("billable_minutes"), pl.lit("").alias("rule_ids"), pl.lit(None, dtype=pl.Utf8).alias("primary_rule_id"),
         *[pl.lit(0).alias(f"removed__{r}") for r in LOG_ORDER])
@@ -73,13 +75,13 @@ LEDGER_INSERT = """INSERT INTO denial_ledger SELECT $period, icn, line_no, row_t
 
 def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -> dict:
     snaps = snapshot_periods(con, period)
-    con.execute(sql("service_groups.sql"), {"period": period})
-    con.execute(sql("claim_evidence.sql"), {
+    run_script(con, "service_groups.sql", {"period": period})
+    run_script(con, "claim_evidence.sql", {
         "period": period, **{k: v for k, v in snaps.items() if k != "staff_period"},
         "timely_months": p.timely_filing_months, "grace_months": p.replacement_grace_months,
         "daily_equiv": p.daily_unit_equivalent})
-    ev = con.execute("SELECT * FROM claim_evidence").pl()
-    hist_remote = con.execute("SELECT * FROM hist_remote").pl()
+    ev = con.sql("SELECT * FROM claim_evidence").pl()
+    hist_remote = con.sql("SELECT * FROM hist_remote").pl()
     for table in ("claim_outcomes", "denial_ledger"):
         con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
     if ev.height:
@@ -91,7 +93,7 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
             con.register("_led", ledger.to_arrow())
             con.execute(LEDGER_INSERT + " ORDER BY icn, line_no, NOT is_primary, rule_id", {"period": period})
             con.unregister("_led")
-    con.execute(sql("reversals_and_rejects.sql"), {"period": period})
+    run_script(con, "reversals_and_rejects.sql", {"period": period})
     return period_totals(con, period)
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from claimrecon.db import run_script
+
 from claimrecon.errors import WarehouseBusy
 from claimrecon.paths import SQL_DIR
 
@@ -79,7 +81,7 @@ class Warehouse:
             shutil.copyfile(self.path, stage)
         secure_file(stage)
         with self.connect(period) as con:
-            con.execute((SQL_DIR / "schema.sql").read_text())
+            run_script(con, "schema.sql")
         return stage
 
     @contextlib.contextmanager

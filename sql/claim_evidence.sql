@@ -71,7 +71,8 @@ res AS (
            string_agg(DISTINCT r.service_key, ' ') AS residential_sa
     FROM judged j JOIN sa_ok r ON r.recipient_id = j.recipient_id AND r.residential
          AND j.service_date BETWEEN r.start_date AND r.end_date
-    LEFT JOIN docs d USING (recipient_id, billing_provider_id, procedure_code, modifiers, service_date)
+    LEFT JOIN docs d ON d.recipient_id = j.recipient_id AND d.billing_provider_id = j.billing_provider_id
+         AND d.procedure_code = j.procedure_code AND d.modifiers = j.modifiers AND d.service_date = j.service_date
     WHERE j.is_ihs GROUP BY j.ord),
 inperson AS (
     SELECT DISTINCT j.ord FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND s.is_ihs_in_person
@@ -162,7 +163,7 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        COLUMNS('^removed__')
 FROM judged j
 LEFT JOIN elig USING (ord)
-LEFT JOIN born USING (recipient_id)
+LEFT JOIN born ON born.recipient_id = j.recipient_id
 LEFT JOIN cur_providers p ON p.provider_id = j.billing_provider_id
 LEFT JOIN origp op ON op.icn = j.original_icn
 LEFT JOIN dup_in USING (ord)

@@ -5,13 +5,7 @@
 
 -- (sql/service_groups.sql has made the temp table svc.)
 
--- Service logs are cumulative: the latest version of each contact known at this period.
-CREATE OR REPLACE TEMP TABLE cur_contacts AS
-SELECT * EXCLUDE (rn) FROM (
-    SELECT c.*, row_number() OVER (PARTITION BY provider_id, log_id
-                                   ORDER BY period DESC, source_file DESC, source_row DESC) AS rn
-    FROM contacts c WHERE period <= $period)
-WHERE rn = 1;
+-- (sql/current_contacts.sql has made the temp table cur_contacts.)
 
 -- In scope: contacts loaded this period, and any contact on a person-date this period's claims bill.
 CREATE OR REPLACE TEMP TABLE scope_contacts AS
@@ -113,8 +107,8 @@ FROM scope_contacts sc
 LEFT JOIN svc USING (service_key)
 LEFT JOIN cur_staff st ON st.staff_id = sc.staff_id
 LEFT JOIN cur_providers p ON p.provider_id = st.provider_id
-LEFT JOIN conc USING (provider_id, log_id)
-LEFT JOIN sleep USING (provider_id, log_id)
-LEFT JOIN both_ USING (provider_id, log_id)
-LEFT JOIN sup USING (provider_id, log_id)
+LEFT JOIN conc ON conc.provider_id = sc.provider_id AND conc.log_id = sc.log_id
+LEFT JOIN sleep ON sleep.provider_id = sc.provider_id AND sleep.log_id = sc.log_id
+LEFT JOIN both_ ON both_.provider_id = sc.provider_id AND both_.log_id = sc.log_id
+LEFT JOIN sup ON sup.provider_id = sc.provider_id AND sup.log_id = sc.log_id
 ORDER BY sc.provider_id, sc.log_id;

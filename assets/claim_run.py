@@ -1,0 +1,210 @@
+"""The monthly claim run as Dagster assets, partitioned by the month claims were received.
+
+inbox_files -> six extracts -> log_billability -> claim_outcomes (+ denial_ledger, payable_claims,
+blocking balance checks) -> findings -> published_warehouse -> reports
+
+Everything is written to the run's private staging copy of the warehouse; only
+`published_warehouse` replaces the file readers see (atomically), so a refused, failed or
+killed run leaves the last good warehouse exactly as it was.
+"""
+
+
+import datetime as dt
+import json
+import time
+
+import dagster as dg
+
+from claimrecon import ingest, judge
+from claimrecon.db import run_script
+from claimrecon.errors import RunRefused
+from claimrecon.paths import PROCEDURE_CODES, SQL_DIR
+from claimrecon.progress import step
+from contracts.rules import catalog_version
+from pipelines.resources import InboxResource, RuleParametersResource, WarehouseResource
+
+MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2024-01-01")
+GROUP_INGEST, GROUP_JUDGE, GROUP_PUBLISH = "ingest", "judge", "publish"
+
+
+def _period(context) -> str:
+    """Monthly partition keys are YYYY-MM-01; the warehouse speaks of periods YYYY-MM."""
+    return context.partition_key[:7]
+
+
+def _record_step(con, context: dg.AssetExecutionContext, name: str, seconds: float, rows: int) -> None:
+    con.execute("INSERT INTO run_steps VALUES (?, ?, ?, ?, ?)", [context.run_id, _period(context), name, seconds, rows])
+
+
+def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
+    start = dt.date.fromisoformat(period + "-01")
+    nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start, nxt - dt.timedelta(days=1)
+
+
+@dg.asset(partitions_def=MONTHLY, group_name=GROUP_INGEST,
+          description="Registers the month's inbox files (SHA-256, duplicate files), the procedure catalog and the "
+                      "rule catalog in a fresh staging copy of the warehouse.")
+def inbox_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource, inbox: InboxResource) -> dg.MaterializeResult:
+    period = _period(context)
+    root = ingest.period_dir(inbox.path, period)
+    if not root.is_dir():
+        raise RunRefused(f"the inbox has no folder for {period} ({root})")
+    with step("inbox_files") as info:
+        t0 = time.perf_counter()
+        wh = warehouse.warehouse
+        wh.begin(period)
+        files = ingest.discover(inbox.path, period)
+        with wh.connect(period) as con:
+            ingest.clear_period(con, period)
+            con.execute("DELETE FROM run_steps WHERE period = ?", [period])
+            ingest.load_procedure_codes(con, period, PROCEDURE_CODES)
+            judge.write_rule_catalog(con)
+            plan = ingest.register_files(con, inbox.path, period, files)
+            con.execute("CREATE OR REPLACE TABLE run_plan AS SELECT * FROM (VALUES ('', '', '', '')) t(source_file, kind, sha, status) WHERE false")
+            for name, (kind, sha, status) in sorted(plan.items()):
+                con.execute("INSERT INTO run_plan VALUES (?, ?, ?, ?)", [name, kind, sha, status])
+            info["detail"] = f"{len(plan)} files"
+        with wh.connect(period) as con:
+            _record_step(con, context, "inbox_files", time.perf_counter() - t0, len(plan))
+    dups = sum(1 for v in plan.values() if v[2] == "duplicate")
+    return dg.MaterializeResult(metadata={"files": len(plan), "duplicate_files": dups,
+                                          "catalog_version": catalog_version()})
+
+
+def _extract(kind: str) -> dg.AssetsDefinition:
+    @dg.asset(name=f"{kind}_extract", partitions_def=MONTHLY, group_name=GROUP_INGEST, deps=[inbox_files],
+              description=f"Loads the {kind} files: front-end edits (FE-*) as Pandera contracts, provenance on every row, "
+                          "rejects kept with file, row and raw text.")
+    def _asset(context: dg.AssetExecutionContext, warehouse: WarehouseResource, inbox: InboxResource) -> dg.MaterializeResult:
+        period = _period(context)
+        with step(f"{kind}_extract") as info:
+            t0 = time.perf_counter()
+            with warehouse.warehouse.connect(period) as con:
+                plan = {r[0]: (r[1], r[2], r[3]) for r in con.execute("SELECT * FROM run_plan").fetchall()}
+                keys = [f"{a}|{b}" for a, b in con.execute(
+                    "SELECT procedure_code, modifiers FROM procedure_codes WHERE period = ?", [period]).fetchall()]
+                stats = ingest.load_kind(con, inbox.path, period, kind, plan, keys)
+                _record_step(con, context, f"{kind}_extract", time.perf_counter() - t0, stats["loaded"])
+            info["detail"] = f"{stats['loaded']:,} loaded, {stats['rejected']:,} rejected"
+        return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in stats.items()})
+    return _asset
+
+
+EXTRACTS = [_extract(k) for k in ingest.KINDS]
+
+
+@dg.asset(partitions_def=MONTHLY, group_name=GROUP_JUDGE,
+          deps=["service_logs_extract", "staff_extract", "recipients_extract", "providers_extract", "claims_extract"],
+          description="Service-log contracts: billable minutes per contact (CM-AIDE-*, GEN-STAFF, IHS-REMOTE-*, "
+                      "IHS-CONCURRENT, IHS-SLEEP, IHS-NONCOVERED, TCM-FLAG).")
+def log_billability(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                    rules: RuleParametersResource) -> dg.MaterializeResult:
+    period = _period(context)
+    with step("log_billability") as info:
+        t0 = time.perf_counter()
+        with warehouse.warehouse.connect(period) as con:
+            run_script(con, "current_contacts.sql", {"period": period})
+            stats = judge.log_billability(con, period, rules.parameters())
+            _record_step(con, context, "log_billability", time.perf_counter() - t0, stats["contacts"])
+        info["detail"] = f"{stats['contacts']:,} contacts, {stats['unbillable']:,} with unbillable minutes"
+    return dg.MaterializeResult(metadata=stats)
+
+
+@dg.multi_asset(
+    partitions_def=MONTHLY, group_name=GROUP_JUDGE,
+    specs=[dg.AssetSpec("claim_outcomes", description="One row per claim line received in the period (plus reversal rows).",
+                        deps=[log_billability, "authorizations_extract", "claims_extract", "recipients_extract", "providers_extract"]),
+           dg.AssetSpec("denial_ledger", deps=[log_billability],
+                        description="One row per adjustment of a claim line: rule, CARC/RARC, citation, evidence."),
+           dg.AssetSpec("payable_claims", deps=[log_billability],
+                        description="Claim lines with paid units (a view over claim_outcomes).")],
+    check_specs=[dg.AssetCheckSpec("balance", asset="claim_outcomes", blocking=True,
+                                   description="billed = paid + adjustments per line, in dollars and units"),
+                 dg.AssetCheckSpec("conservation", asset="claim_outcomes", blocking=True,
+                                   description="every claim-file detail line appears exactly once")],
+)
+def judged_claims(context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RuleParametersResource):
+    period = _period(context)
+    with step("claim_outcomes") as info:
+        t0 = time.perf_counter()
+        with warehouse.warehouse.connect(period) as con:
+            totals = judge.claim_outcomes(con, period, rules.parameters())
+            problems = judge.balance_problems(con, period)
+            ledger_rows = con.execute("SELECT count(*) FROM denial_ledger WHERE period = ?", [period]).fetchone()[0]
+            payable = con.execute("SELECT count(*) FROM payable_claims WHERE period = ?", [period]).fetchone()[0]
+            _record_step(con, context, "claim_outcomes", time.perf_counter() - t0, totals["claim_lines"])
+        info["detail"] = f"{totals['claim_lines']:,} lines: {totals['paid_lines']:,} paid, {totals['partial_lines']:,} partial, " \
+                         f"{totals['denied_lines']:,} denied, {totals['rejected_lines']:,} rejected"
+    md = {k: (float(v) if not isinstance(v, int) else v) for k, v in totals.items()}
+    yield dg.MaterializeResult(asset_key="claim_outcomes", metadata=md)
+    yield dg.MaterializeResult(asset_key="denial_ledger", metadata={"rows": ledger_rows})
+    yield dg.MaterializeResult(asset_key="payable_claims", metadata={"rows": payable})
+    balance = [p for p in problems if "judged more than once" not in p and "differ" not in p]
+    conservation = [p for p in problems if p not in balance]
+    yield dg.AssetCheckResult(check_name="balance", asset_key="claim_outcomes", passed=not balance,
+                              metadata={"problems": "; ".join(balance) or "none"})
+    yield dg.AssetCheckResult(check_name="conservation", asset_key="claim_outcomes", passed=not conservation,
+                              metadata={"problems": "; ".join(conservation) or "none"})
+
+
+@dg.asset(partitions_def=MONTHLY, group_name=GROUP_JUDGE, deps=["claim_outcomes", log_billability],
+          description="Compliance findings (reported, never denied), each with its evidence.")
+def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, rules: RuleParametersResource) -> dg.MaterializeResult:
+    period = _period(context)
+    p = rules.parameters()
+    start, end = _period_bounds(period)
+    with step("findings") as info:
+        t0 = time.perf_counter()
+        with warehouse.warehouse.connect(period) as con:
+            snaps = judge.snapshot_periods(con, period)
+            run_script(con, "service_groups.sql", {"period": period})
+            run_script(con, "current_contacts.sql", {"period": period})
+            run_script(con, "findings.sql", {
+                "period": period, "period_start": start, "period_end": end, "sa_period": snaps["sa_period"],
+                "staff_period": snaps["staff_period"], "remote_cap": p.remote_cap_units, "daily_cap": p.daily_cap_units,
+                "daily_equiv": p.daily_unit_equivalent, "unbilled_days": p.unbilled_after_days,
+                "caseload_max": p.caseload_max, "training_min": p.training_hours_min})
+            counts = dict(con.execute("SELECT rule_id, count(*) FROM findings WHERE period = ? GROUP BY 1 ORDER BY 1",
+                                      [period]).fetchall())
+            _record_step(con, context, "findings", time.perf_counter() - t0, sum(counts.values()))
+        info["detail"] = f"{sum(counts.values()):,} findings"
+    return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()} or {"findings": 0})
+
+
+@dg.asset(partitions_def=MONTHLY, group_name=GROUP_PUBLISH, deps=["claim_outcomes", "denial_ledger", "payable_claims", findings],
+          description="Re-proves the balance, records the run in `runs`, and atomically replaces the published warehouse.")
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                        rules: RuleParametersResource) -> dg.MaterializeResult:
+    period = _period(context)
+    wh = warehouse.warehouse
+    with step("publish") as info:
+        with wh.connect(period) as con:
+            judge.assert_balanced(con, period)
+            totals = judge.period_totals(con, period)
+            steps = dict(con.execute("SELECT step, round(seconds, 3) FROM run_steps WHERE run_id = ? ORDER BY step",
+                                     [context.run_id]).fetchall())
+            files = [dict(zip(("source_file", "kind", "sha256", "status"), r)) for r in con.execute(
+                "SELECT source_file, kind, file_sha256, status FROM input_files WHERE period = ? ORDER BY source_file",
+                [period]).fetchall()]
+            rejected = con.execute("SELECT count(*) FROM rejected_records WHERE period = ?", [period]).fetchone()[0]
+            started = context.instance.get_run_stats(context.run_id).start_time
+            now = time.time()
+            con.execute("DELETE FROM runs WHERE period = ? AND run_id = ?", [period, context.run_id])
+            con.execute("""INSERT INTO runs VALUES (?, ?, 'published', to_timestamp(?), to_timestamp(?), ?, ?, ?, ?, ?,
+                           ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        [context.run_id, period, started or now, now, now - (started or now), json.dumps(steps),
+                         json.dumps(files), catalog_version(), rules.parameters().as_json(),
+                         totals["claim_lines"], totals["paid_lines"], totals["partial_lines"], totals["denied_lines"],
+                         totals["rejected_lines"], totals["reversal_rows"], totals["billed_amount"], totals["paid_amount"],
+                         totals["adjusted_amount"], totals["rejected_amount"], rejected])
+            for view in sorted((SQL_DIR / "views").glob("*.sql")):
+                run_script(con, view.read_text())
+        path = wh.publish(period)
+        info["detail"] = str(path.name)
+    return dg.MaterializeResult(metadata={"warehouse": dg.MetadataValue.path(str(path)),
+                                          "billed_amount": float(totals["billed_amount"]),
+                                          "paid_amount": float(totals["paid_amount"])})
+
+
+ASSETS = [inbox_files, *EXTRACTS, log_billability, judged_claims, findings, published_warehouse]

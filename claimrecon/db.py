@@ -1,0 +1,31 @@
+"""Running the SQL files of sql/ with named parameters (values are always bound, never spliced)."""
+
+from __future__ import annotations
+
+import re
+
+from claimrecon.paths import SQL_DIR
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_END = re.compile(r";[ \t]*(?:--[^\n]*)?\n|;\s*$")
+
+
+def statements(text: str) -> list[str]:
+    out = []
+    for chunk in _END.split(text):
+        body = "\n".join(ln for ln in chunk.splitlines() if not ln.strip().startswith("--")).strip()
+        if body:
+            out.append(body)
+    return out
+
+
+def run_script(con, name_or_text: str, params: dict | None = None) -> None:
+    """Execute a sql/ file (or text) statement by statement, binding each only the names it uses."""
+    text = (SQL_DIR / name_or_text).read_text() if name_or_text.endswith(".sql") else name_or_text
+    params = params or {}
+    for stmt in statements(text):
+        names = set(_PARAM.findall(stmt))
+        missing = names - set(params)
+        if missing:
+            raise KeyError(f"SQL parameter(s) not given: {', '.join(sorted(missing))}")
+        con.execute(stmt, {k: params[k] for k in names} if names else None)

@@ -1,0 +1,71 @@
+"""Run one monthly claim run through the Dagster job (the same assets the UI runs), in process."""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from claimrecon.errors import ClaimreconError, RunRefused
+
+PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+@dataclass
+class RunResult:
+    period: str
+    warehouse: Path
+    totals: dict
+    run_id: str
+
+
+def _first_error(result) -> str:
+    """The one-line reason of a failed run: our own error's message where there is one."""
+    messages = []
+    for ev in result.all_events:
+        data = getattr(ev, "event_specific_data", None)
+        err = getattr(data, "error", None)
+        while err is not None:
+            if err.cls_name in {"RunRefused", "WarehouseBusy", "BalanceError", "ClaimreconError"}:
+                return err.message.split(":", 1)[1].strip() if ":" in err.message else err.message.strip()
+            messages.append(f"{err.cls_name}")
+            err = err.cause
+    failed = [ev.step_key for ev in result.all_events if ev.is_step_failure]
+    return f"the run failed at {', '.join(failed) or 'start-up'} ({', '.join(dict.fromkeys(messages))})"
+
+
+def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_dir: str | Path = "",
+               rule_config: dict | None = None, instance: dg.DagsterInstance | None = None) -> RunResult:
+    if not PERIOD_RE.match(period or ""):
+        raise ClaimreconError(f"bad period {period!r}: expected YYYY-MM")
+    if not Path(inbox).is_dir():
+        raise RunRefused(f"the inbox folder {inbox} does not exist")
+    if not (Path(inbox) / period).is_dir():
+        raise RunRefused(f"the inbox has no folder for {period} ({Path(inbox) / period})")
+    from assets.claim_run import ASSETS
+    from pipelines.definitions import JOB_NAME, monthly_claim_run, resources
+
+    defs = dg.Definitions(assets=ASSETS, jobs=[monthly_claim_run],
+                          resources=resources(str(warehouse), str(inbox), str(reports_dir)))
+    job = defs.resolve_job_def(JOB_NAME)
+    run_config = dict(QUIET)
+    if rule_config:
+        run_config["resources"] = {"rules": {"config": rule_config}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inst = instance or dg.DagsterInstance.ephemeral()
+        result = job.execute_in_process(partition_key=f"{period}-01", instance=inst, run_config=run_config,
+                                        raise_on_error=bool(os.environ.get("CLAIMRECON_DEBUG")))
+    if not result.success:
+        raise ClaimreconError(_first_error(result))
+    from claimrecon.warehouse import Warehouse
+    wh = Warehouse(warehouse)
+    with wh.read_published() as con:
+        from claimrecon.judge import period_totals
+        totals = period_totals(con, period)
+    return RunResult(period, wh.path, totals, result.run_id)

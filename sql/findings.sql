@@ -1,0 +1,110 @@
+-- Compliance findings: reported, never denied. One row per finding with its evidence.
+-- Parameters: $period, $period_start, $period_end, $sa_period, $staff_period, $remote_cap, $daily_cap,
+--             $daily_equiv, $unbilled_days, $caseload_max, $training_min.
+-- Needs svc (sql/service_groups.sql) and cur_contacts (sql/current_contacts.sql).
+
+CREATE OR REPLACE TEMP TABLE f_sa AS
+SELECT s.*, svc.* EXCLUDE (service_key), date_diff('day', s.start_date, s.end_date) + 1 AS span_days
+FROM sa_lines s LEFT JOIN svc USING (service_key)
+WHERE s.period = $sa_period AND s.sa_status IN ('A', 'T') AND s.line_status = 'A';
+
+DELETE FROM findings WHERE period = $period;
+
+-- IHS-WEEKLY-INPERSON: a Monday-Sunday week with remote IHS (documented this period) and no in-person IHS contact.
+INSERT INTO findings
+SELECT $period, 'IHS-WEEKLY-INPERSON', w.recipient_id, w.provider_id, NULL, NULL, NULL, w.week_start, r.message, r.citation,
+       json_object('week_start', w.week_start, 'remote_contacts', w.n_remote)
+FROM (SELECT c.recipient_id, min(c.provider_id) AS provider_id, date_trunc('week', c.service_date) AS week_start, count(*) AS n_remote
+      FROM cur_contacts c JOIN svc USING (service_key)
+      WHERE c.period = $period AND svc.is_ihs AND (svc.is_ihs_remote OR c.delivery_mode = 'remote')
+      GROUP BY c.recipient_id, date_trunc('week', c.service_date)) w
+JOIN rules r ON r.rule_id = 'IHS-WEEKLY-INPERSON'
+WHERE NOT EXISTS (SELECT 1 FROM cur_contacts c2 JOIN svc s2 USING (service_key)
+                  WHERE c2.recipient_id = w.recipient_id AND s2.is_ihs_in_person AND c2.delivery_mode = 'in_person'
+                    AND date_trunc('week', c2.service_date) = w.week_start)
+ORDER BY w.recipient_id, w.week_start;
+
+-- AUTH-REMOTE-ONLY: an approved remote IHS line with no overlapping in-person IHS line.
+INSERT INTO findings
+SELECT $period, 'AUTH-REMOTE-ONLY', a.recipient_id, a.provider_id, NULL, a.sa_number, a.line_no, a.start_date, r.message, r.citation,
+       json_object('service_key', a.service_key, 'start_date', a.start_date, 'end_date', a.end_date)
+FROM f_sa a JOIN rules r ON r.rule_id = 'AUTH-REMOTE-ONLY'
+WHERE a.is_ihs_remote AND NOT EXISTS (
+    SELECT 1 FROM f_sa b WHERE b.recipient_id = a.recipient_id AND b.is_ihs_in_person
+      AND b.start_date <= a.end_date AND b.end_date >= a.start_date)
+ORDER BY a.sa_number, a.line_no;
+
+-- AUTH-DAY-OVERLAP: IHS-with-training daily and 15-minute lines that overlap.
+INSERT INTO findings
+SELECT $period, 'AUTH-DAY-OVERLAP', a.recipient_id, a.provider_id, NULL, a.sa_number, a.line_no, greatest(a.start_date, b.start_date),
+       r.message, r.citation,
+       json_object('daily_line', a.sa_number || '-' || a.line_no, 'quarter_hour_line', b.sa_number || '-' || b.line_no)
+FROM f_sa a JOIN f_sa b ON a.recipient_id = b.recipient_id AND a.is_wt AND a.is_daily AND b.is_wt AND b.is_ihs_in_person
+     AND NOT b.is_daily AND b.start_date <= a.end_date AND b.end_date >= a.start_date
+JOIN rules r ON r.rule_id = 'AUTH-DAY-OVERLAP'
+ORDER BY a.sa_number, a.line_no, b.sa_number, b.line_no;
+
+-- AUTH-REMOTE-OVER-CAP: remote units authorized above 2,920 a year (prorated) plus the exception.
+INSERT INTO findings
+SELECT $period, 'AUTH-REMOTE-OVER-CAP', a.recipient_id, a.provider_id, NULL, a.sa_number, a.line_no, a.start_date, r.message, r.citation,
+       json_object('authorized_units', a.authorized_units, 'cap', $remote_cap * a.span_days // 365 + a.remote_exception_units)
+FROM f_sa a JOIN rules r ON r.rule_id = 'AUTH-REMOTE-OVER-CAP'
+WHERE a.is_ihs_remote AND a.authorized_units > $remote_cap * a.span_days // 365 + a.remote_exception_units
+ORDER BY a.sa_number, a.line_no;
+
+-- AUTH-DAILY-OVER-CAP: in-person IHS authorized above 64 units a day on average over the span.
+INSERT INTO findings
+SELECT $period, 'AUTH-DAILY-OVER-CAP', a.recipient_id, a.provider_id, NULL, a.sa_number, a.line_no, a.start_date, r.message, r.citation,
+       json_object('authorized_units', a.authorized_units, 'span_days', a.span_days)
+FROM f_sa a JOIN rules r ON r.rule_id = 'AUTH-DAILY-OVER-CAP'
+WHERE a.is_ihs_in_person AND a.authorized_units * (CASE WHEN a.is_daily THEN $daily_equiv ELSE 1 END) > $daily_cap * a.span_days
+ORDER BY a.sa_number, a.line_no;
+
+-- AUTH-RESIDENTIAL: IHS authorized beside CRS, customized living, FRS or ICS outside the exceptions
+-- (without training beside CRS/FRS, or with training beside customized living, from a separate provider).
+INSERT INTO findings
+SELECT $period, 'AUTH-RESIDENTIAL', a.recipient_id, a.provider_id, NULL, a.sa_number, a.line_no, greatest(a.start_date, b.start_date),
+       r.message, r.citation, json_object('ihs_line', a.sa_number || '-' || a.line_no, 'residential', b.service_key)
+FROM f_sa a JOIN f_sa b ON a.recipient_id = b.recipient_id AND a.is_ihs AND b.residential
+     AND b.start_date <= a.end_date AND b.end_date >= a.start_date
+JOIN rules r ON r.rule_id = 'AUTH-RESIDENTIAL'
+WHERE NOT ((a.is_wot AND b.res_crs_frs AND a.provider_id <> b.provider_id)
+        OR (a.is_wt AND b.res_cust_living AND a.provider_id <> b.provider_id))
+ORDER BY a.sa_number, a.line_no, b.sa_number;
+
+-- IL-CASELOAD: a case manager who served more than 30 distinct people in the month's documentation.
+INSERT INTO findings
+SELECT $period, 'IL-CASELOAD', NULL, c.provider_id, c.staff_id, NULL, NULL, NULL, r.message, r.citation,
+       json_object('people_served', count(DISTINCT c.recipient_id))
+FROM cur_contacts c JOIN svc USING (service_key)
+JOIN (SELECT staff_id FROM staff WHERE period = $staff_period AND role = 'case_manager') st USING (staff_id)
+JOIN rules r ON r.rule_id = 'IL-CASELOAD'
+WHERE c.period = $period AND (svc.is_cm OR svc.is_tcm)
+GROUP BY c.provider_id, c.staff_id, r.message, r.citation
+HAVING count(DISTINCT c.recipient_id) > $caseload_max
+ORDER BY c.staff_id;
+
+-- IL-TRAINING: an active case manager with fewer than 12 in-service training hours in the last 12 months.
+INSERT INTO findings
+SELECT $period, 'IL-TRAINING', NULL, s.provider_id, s.staff_id, NULL, NULL, NULL, r.message, r.citation,
+       json_object('training_hours_12m', coalesce(s.training_hours_12m, 0))
+FROM staff s JOIN rules r ON r.rule_id = 'IL-TRAINING'
+WHERE s.period = $staff_period AND s.role = 'case_manager' AND coalesce(s.end_date, DATE '9999-12-31') >= $period_start
+  AND coalesce(s.training_hours_12m, 0) < $training_min
+ORDER BY s.staff_id;
+
+-- UNBILLED-SERVICE: billable contacts that turned 60 days old during this period with no claim for them.
+INSERT INTO findings
+SELECT $period, 'UNBILLED-SERVICE', b.recipient_id, b.provider_id, NULL, NULL, NULL, b.service_date, r.message, r.citation,
+       json_object('log_id', b.log_id, 'billable_minutes', b.billable_minutes, 'service_key', b.service_key)
+FROM (SELECT * EXCLUDE (rn) FROM (SELECT lb.*, row_number() OVER (PARTITION BY provider_id, log_id ORDER BY period DESC) rn
+                                  FROM log_billability lb WHERE period <= $period) WHERE rn = 1) b
+JOIN cur_contacts c USING (provider_id, log_id)
+JOIN rules r ON r.rule_id = 'UNBILLED-SERVICE'
+WHERE b.billable_minutes > 0
+  AND b.service_date >= CAST(CAST($period_start AS DATE) - to_days($unbilled_days) AS DATE)
+  AND b.service_date <= CAST(CAST($period_end AS DATE) - to_days($unbilled_days) AS DATE)
+  AND NOT EXISTS (SELECT 1 FROM claims k WHERE k.period <= $period AND k.recipient_id = c.recipient_id
+                  AND k.billing_provider_id = c.provider_id AND k.procedure_code = c.procedure_code
+                  AND k.modifiers = c.modifiers AND k.service_date = c.service_date)
+ORDER BY b.provider_id, b.log_id;
