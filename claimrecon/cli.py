@@ -1,0 +1,138 @@
+"""claimrecon command line: every subcommand runs the same Dagster assets, never a side path."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from claimrecon import progress
+from claimrecon.errors import ClaimreconError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Medicaid HCBS waiver claims reconciliation.")
+out = Console()
+err = Console(stderr=True)
+
+
+class RichReporter(progress.Reporter):
+    def __init__(self, console: Console):
+        self.console = console
+        self.status = None
+
+    def start(self, step: str) -> None:
+        self.status = self.console.status(f"[bold]{step}[/] …")
+        self.status.start()
+
+    def done(self, step: str, seconds: float, detail: str = "") -> None:
+        if self.status:
+            self.status.stop()
+        self.console.print(f"  [green]✓[/] {step:<24} {seconds:6.2f} s  {detail}")
+
+
+def _balance(totals: dict, period: str) -> Table:
+    t = Table(title=f"Balance {period}", show_header=True)
+    t.add_column("")
+    t.add_column("lines", justify="right")
+    t.add_column("dollars", justify="right")
+    denied = totals["adjusted_amount"] - totals["rejected_amount"]
+    t.add_row("billed", f"{totals['claim_lines']:,}", f"{totals['billed_amount']:,.2f}")
+    t.add_row("paid", f"{totals['paid_lines'] + totals['partial_lines']:,}", f"{totals['paid_amount']:,.2f}")
+    t.add_row("denied / reduced / reversed", f"{totals['denied_lines'] + totals['partial_lines']:,}", f"{denied:,.2f}")
+    t.add_row("rejected (FE)", f"{totals['rejected_lines']:,}", f"{totals['rejected_amount']:,.2f}")
+    ok = totals["billed_amount"] == totals["paid_amount"] + totals["adjusted_amount"]
+    t.caption = ("billed = paid + denied + rejected  ✓ balanced to the cent" if ok else "NOT BALANCED")
+    return t
+
+
+def _run(inbox: Path, period: str, warehouse: Path) -> dict:
+    from claimrecon.runner import run_period
+
+    out.print(f"[bold]claimrecon[/] run {period}  inbox={inbox}  warehouse={warehouse}")
+    t0 = time.perf_counter()
+    progress.reporter = RichReporter(out)
+    result = run_period(inbox, period, warehouse)
+    out.print(_balance(result.totals, period))
+    out.print(f"published {result.warehouse} in {time.perf_counter() - t0:.1f} s")
+    return result.totals
+
+
+@app.command()
+def run(inbox: Annotated[Path, typer.Option(help="folder of monthly drops <inbox>/<YYYY-MM>/")],
+        period: Annotated[str, typer.Option(help="month claims were received, YYYY-MM")],
+        warehouse: Annotated[Path, typer.Option(help="the published DuckDB warehouse file")] = Path("warehouse/claimrecon.duckdb")):
+    """One monthly claim run: ingest, judge, publish; prints the balance."""
+    try:
+        _run(inbox, period, warehouse)
+    except ClaimreconError as e:
+        err.print(f"claimrecon: refused: {e}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(out_dir: Annotated[Path, typer.Option("--out", help="where the sample inbox and warehouse go")] = Path("claimrecon-demo"),
+         months: int = 2, seed: int = 7):
+    """Generate sample data and run each month through the Dagster assets."""
+    from claimrecon.generator import generate
+
+    summary = generate(out_dir / "inbox", months=months, seed=seed, scale="demo")
+    out.print(f"sample data: {summary['months']} months in {out_dir / 'inbox'} (ground truth: ground_truth.csv)")
+    warehouse = out_dir / "warehouse" / "claimrecon.duckdb"
+    try:
+        for period in summary["periods"]:
+            _run(out_dir / "inbox", period, warehouse)
+    except ClaimreconError as e:
+        err.print(f"claimrecon: refused: {e}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    out.print(f"Analysts: duckdb -readonly {warehouse}   (tables: claim_outcomes, payable_claims, denial_ledger, "
+              "rejected_records, log_billability, findings, runs)")
+
+
+@app.command("generate")
+def generate_cmd(out_dir: Annotated[Path, typer.Option("--out")], months: int = 2, seed: int = 7,
+                 scale: Annotated[str, typer.Option(help="demo or state")] = "demo",
+                 start: Annotated[str, typer.Option(help="first period, YYYY-MM")] = "2026-01"):
+    """Write sample inboxes in the extracts.md format, with ground_truth.csv."""
+    from claimrecon.generator import generate
+
+    if scale not in ("demo", "state"):
+        err.print("claimrecon: --scale must be demo or state")
+        raise typer.Exit(2)
+    s = generate(out_dir, months=months, seed=seed, scale=scale, start=start)
+    out.print(f"wrote {s['months']} month(s) to {out_dir}: {', '.join(s['periods'])}")
+
+
+@app.command()
+def catalog(check: Annotated[bool, typer.Option(help="fail if docs/rule_catalog.md is not current")] = False):
+    """Render the rule catalog (docs/rule_catalog.md) from the rule definitions."""
+    from claimrecon.catalog import CATALOG_PAGE, render
+
+    text = render()
+    if check:
+        current = CATALOG_PAGE.read_text() if CATALOG_PAGE.exists() else ""
+        if current != text:
+            err.print("claimrecon: docs/rule_catalog.md is out of date: run `claimrecon catalog`")
+            raise typer.Exit(1)
+        out.print("docs/rule_catalog.md is current")
+        return
+    CATALOG_PAGE.write_text(text)
+    out.print(f"wrote {CATALOG_PAGE}")
+
+
+def main() -> None:
+    os.umask(0o077)  # the warehouse and reports hold PHI: owner-only files
+    warnings.filterwarnings("ignore")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
