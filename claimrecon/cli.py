@@ -71,7 +71,7 @@ def run(inbox: Annotated[Path, typer.Option(help="folder of monthly drops <inbox
     try:
         _run(inbox, period, warehouse)
     except ClaimreconError as e:
-        err.print(f"claimrecon: refused: {e}", markup=False, highlight=False)
+        print(f"claimrecon: refused: {e}", file=sys.stderr)
         raise typer.Exit(2) from None
 
 
@@ -88,7 +88,7 @@ def demo(out_dir: Annotated[Path, typer.Option("--out", help="where the sample i
         for period in summary["periods"]:
             _run(out_dir / "inbox", period, warehouse)
     except ClaimreconError as e:
-        err.print(f"claimrecon: refused: {e}", markup=False, highlight=False)
+        print(f"claimrecon: refused: {e}", file=sys.stderr)
         raise typer.Exit(2) from None
     out.print(f"Analysts: duckdb -readonly {warehouse}   (tables: claim_outcomes, payable_claims, denial_ledger, "
               "rejected_records, log_billability, findings, runs)")
