@@ -1,0 +1,27 @@
+# Set-up is part of each target: a fresh machine with Python 3.11 needs nothing else.
+PY ?= python3
+VENV := .venv
+UV := $(VENV)/.uv-installed
+
+$(UV): requirements.lock pyproject.toml
+	$(PY) -m pip install --quiet uv
+	$(PY) -m uv venv --quiet --python 3.11 $(VENV)
+	$(PY) -m uv pip sync --quiet --python $(VENV)/bin/python requirements.lock
+	$(PY) -m uv pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+	touch $(UV)
+
+.PHONY: install demo test catalog ui
+install: $(UV)
+
+demo: $(UV)   ## the main job: sample data, a monthly claim run per month through Dagster, the balance
+	$(VENV)/bin/claimrecon demo
+
+test: $(UV)   ## the test suite (real DuckDB files, real Dagster materializations)
+	$(VENV)/bin/claimrecon catalog --check
+	$(VENV)/bin/python -m pytest -q -p no:cacheprovider -n 2
+
+catalog: $(UV)
+	$(VENV)/bin/claimrecon catalog
+
+ui: $(UV)     ## the Dagster UI over workspace.yaml
+	$(VENV)/bin/dagster dev -w workspace.yaml
