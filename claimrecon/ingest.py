@@ -196,9 +196,6 @@ def _insert_rejects(con, period, name, kind, sha, rejects) -> None:
 def _insert_rejected_claims(con, period, name, raw: RawFile, rejects) -> None:
     """A rejected claim line still appears in claim_outcomes (outcome 'rejected'): keep what can be
     read of it (icn, line number, units, amount) in `claims_rejected`."""
-    con.execute("""CREATE TABLE IF NOT EXISTS claims_rejected (period VARCHAR, icn VARCHAR, line_no INTEGER,
-        adjustment_ind VARCHAR, billing_provider_id VARCHAR, procedure_code VARCHAR, received_date DATE,
-        units DECIMAL(12,2), billed_amount DECIMAL(12,2), rule_id VARCHAR, source_file VARCHAR, source_row BIGINT)""")
     if not rejects:
         return
     header = raw.header
@@ -347,12 +344,9 @@ def load_procedure_codes(con, period: str, path: Path) -> list[str]:
 def clear_period(con, period: str) -> None:
     """Re-running a month replaces everything that month loaded or produced."""
     for table in ("input_files", "rejected_records", "claims", "sa_lines", "contacts", "recipients", "providers",
-                  "staff", "procedure_codes", "log_billability", "claim_outcomes", "denial_ledger", "findings"):
+                  "staff", "procedure_codes", "log_billability", "claim_outcomes", "denial_ledger", "findings",
+                  "claims_rejected"):
         con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
-    con.execute("CREATE TABLE IF NOT EXISTS claims_rejected (period VARCHAR, icn VARCHAR, line_no INTEGER, "
-                "adjustment_ind VARCHAR, billing_provider_id VARCHAR, procedure_code VARCHAR, received_date DATE, "
-                "units DECIMAL(12,2), billed_amount DECIMAL(12,2), rule_id VARCHAR, source_file VARCHAR, source_row BIGINT)")
-    con.execute("DELETE FROM claims_rejected WHERE period = ?", [period])
 
 
 def file_summary(plan: dict) -> str:

@@ -10,13 +10,8 @@ import polars as pl
 
 from claimrecon import engine
 from claimrecon.errors import BalanceError
-from claimrecon.paths import SQL_DIR
 from contracts import service_logs
 from contracts.rules import LOG_ORDER, RULES, Parameters
-
-
-def sql(name: str) -> str:
-    return (SQL_DIR / name).read_text()
 
 
 def snapshot_periods(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, str]:

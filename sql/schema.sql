@@ -21,6 +21,12 @@ CREATE TABLE IF NOT EXISTS claims (
     source_file VARCHAR, source_row BIGINT, file_sha256 VARCHAR
 );
 
+CREATE TABLE IF NOT EXISTS claims_rejected (   -- what can be read of a rejected claim line (for claim_outcomes)
+    period VARCHAR, icn VARCHAR, line_no INTEGER, adjustment_ind VARCHAR, billing_provider_id VARCHAR,
+    procedure_code VARCHAR, received_date DATE, units DECIMAL(12,2), billed_amount DECIMAL(12,2), rule_id VARCHAR,
+    source_file VARCHAR, source_row BIGINT
+);
+
 CREATE TABLE IF NOT EXISTS sa_lines (
     period VARCHAR, sa_number VARCHAR, line_no INTEGER, sa_status VARCHAR, line_status VARCHAR,
     recipient_id VARCHAR, provider_id VARCHAR, procedure_code VARCHAR, modifiers VARCHAR, service_key VARCHAR,
