@@ -134,58 +134,78 @@ def _column_total(raw: RawFile, kind: Kind) -> Decimal:
 
 def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_name: str,
               plan: dict, catalog_keys: list[str]) -> dict:
-    """Read, edit and load every pending file of one kind. Returns counts for metadata."""
+    """Read, edit and load every pending file of one kind. Returns counts for metadata.
+
+    All files of a kind are read first (each checked against its control trailer), then the
+    front-end contract runs once over their union and the survivors are inserted in one statement:
+    the per-file cost of a contract is paid once, however many provider files arrive."""
     kind = KINDS[kind_name]
     stats = {"files": 0, "detail_lines": 0, "loaded": 0, "rejected": 0}
+    files: list[tuple[str, str, RawFile]] = []
+    frames: list[pl.DataFrame] = []
+    rejects: list[tuple[str, int, str, str, str]] = []  # (file, row, rule, message, raw)
+    controls: dict[str, tuple[int | None, Decimal | None]] = {}
     for name, (k, sha, status) in sorted(plan.items()):
         if k != kind_name or status != "pending":
             continue
         path = Path(inbox).resolve() / name
         raw = read_delimited(path, fe.columns(kind_name), kind.sep, trailer=kind.trailer_total is not None)
-        control_count = control_total = None
-        if kind.trailer_total is not None:
-            control_count, control_total = _control(raw, kind, name)
-        rejects = [(r, "FE-PARSE", msg, rawtxt) for r, msg, rawtxt in raw.rejects]
-        frame = raw.rows
-        fails = fe.validate(kind_name, frame, catalog_keys)
-        if fails.height:
-            bad = frame.with_row_index("_idx").join(fails.with_columns(pl.col("_idx").cast(pl.UInt32)), on="_idx")
-            rejects += list(bad.select("_row", "rule_id", "message", "_raw").iter_rows())
-            frame = frame.with_row_index("_idx").join(
-                fails.select(pl.col("_idx").cast(pl.UInt32)), on="_idx", how="anti").drop("_idx")
-        if kind_name == "claims":
-            frame, more = _claim_history_edits(con, period, frame)
-            rejects += more
-        _insert_rejects(con, period, name, kind_name, sha, rejects)
-        if kind_name == "claims":
-            _insert_rejected_claims(con, period, name, raw, rejects)
-        loaded = _insert(con, period, kind_name, name, sha, frame)
-        loaded_total = None
-        if kind.trailer_total and frame.height:
-            loaded_total = con.execute(
-                f"SELECT sum({'billed_amount' if kind_name == 'claims' else 'authorized_units'}) FROM {kind.table} "
-                "WHERE period = ? AND source_file = ?", [period, name]).fetchone()[0]
+        controls[name] = _control(raw, kind, name) if kind.trailer_total is not None else (None, None)
+        rejects += [(name, r, "FE-PARSE", msg, rawtxt) for r, msg, rawtxt in raw.rejects]
+        files.append((name, sha, raw))
+        if raw.rows.height:
+            frames.append(raw.rows.with_columns(pl.lit(name).alias("_file"), pl.lit(sha).alias("_sha")))
+    if not files:
+        return stats
+    frame = (pl.concat(frames, how="vertical") if frames else
+             files[0][2].rows.with_columns(pl.lit(None, pl.Utf8).alias("_file"), pl.lit(None, pl.Utf8).alias("_sha")))
+    fails = fe.validate(kind_name, frame, catalog_keys)
+    if fails.height:
+        frame = frame.with_row_index("_idx")
+        bad = frame.join(fails.with_columns(pl.col("_idx").cast(pl.UInt32)), on="_idx")
+        rejects += list(bad.select("_file", "_row", "rule_id", "message", "_raw").iter_rows())
+        frame = frame.join(fails.select(pl.col("_idx").cast(pl.UInt32)), on="_idx", how="anti").drop("_idx")
+    if kind_name == "claims":
+        frame, more = _claim_history_edits(con, period, frame)
+        rejects += more
+    rejects.sort(key=lambda r: (r[0], r[1]))
+    _insert_rejects(con, period, kind_name, {n: s for n, s, _ in files}, rejects)
+    if kind_name == "claims":
+        _insert_rejected_claims(con, period, {n: raw.header for n, _, raw in files}, rejects)
+    _insert(con, period, kind_name, frame)
+    loaded_by_file = dict(frame.group_by("_file").len().iter_rows()) if frame.height else {}
+    rejected_by_file: dict[str, int] = {}
+    for r in rejects:
+        rejected_by_file[r[0]] = rejected_by_file.get(r[0], 0) + 1
+    totals: dict[str, Decimal] = {}
+    if kind.trailer_total and frame.height:
+        col = "billed_amount" if kind_name == "claims" else "authorized_units"
+        totals = dict(con.execute(f"SELECT source_file, sum({col}) FROM {kind.table} WHERE period = ? GROUP BY 1",
+                                  [period]).fetchall())
+    for name, sha, raw in files:
+        loaded, rejected = loaded_by_file.get(name, 0), rejected_by_file.get(name, 0)
+        count, total = controls[name]
         con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, NULL)",
-                    [period, kind_name, name, sha, raw.detail_lines, loaded, len(rejects), control_count,
-                     control_total, loaded_total])
+                    [period, kind_name, name, sha, raw.detail_lines, loaded, rejected, count, total,
+                     totals.get(name)])
+        if loaded + rejected != raw.detail_lines:
+            raise RunRefused(f"{name}: conservation failed: {raw.detail_lines} detail lines but {loaded} loaded "
+                             f"and {rejected} rejected")
         stats["files"] += 1
         stats["detail_lines"] += raw.detail_lines
         stats["loaded"] += loaded
-        stats["rejected"] += len(rejects)
-        if loaded + len(rejects) != raw.detail_lines:
-            raise RunRefused(f"{name}: conservation failed: {raw.detail_lines} detail lines but {loaded} loaded "
-                             f"and {len(rejects)} rejected")
+        stats["rejected"] += rejected
     return stats
 
 
-def _insert_rejects(con, period, name, kind, sha, rejects) -> None:
+def _insert_rejects(con, period, kind, shas: dict[str, str], rejects) -> None:
     if not rejects:
         return
     df = pl.DataFrame(
-        {"period": [period] * len(rejects), "source_file": [name] * len(rejects),
-         "row_number": [r[0] for r in rejects], "record_kind": [kind] * len(rejects),
-         "rule_id": [r[1] for r in rejects], "message": [r[2] for r in rejects],
-         "raw_record": [r[3] for r in rejects], "file_sha256": [sha] * len(rejects)},
+        {"period": [period] * len(rejects), "source_file": [r[0] for r in rejects],
+         "row_number": [r[1] for r in rejects], "record_kind": [kind] * len(rejects),
+         "rule_id": [r[2] for r in rejects], "message": [r[3] for r in rejects],
+         "raw_record": [r[4] for r in rejects], "file_sha256": [shas[r[0]] for r in rejects]},
         schema={"period": pl.Utf8, "source_file": pl.Utf8, "row_number": pl.Int64, "record_kind": pl.Utf8,
                 "rule_id": pl.Utf8, "message": pl.Utf8, "raw_record": pl.Utf8, "file_sha256": pl.Utf8})
     con.register("_rej", df.to_arrow())
@@ -193,23 +213,23 @@ def _insert_rejects(con, period, name, kind, sha, rejects) -> None:
     con.unregister("_rej")
 
 
-def _insert_rejected_claims(con, period, name, raw: RawFile, rejects) -> None:
+def _insert_rejected_claims(con, period, headers: dict[str, list[str]], rejects) -> None:
     """A rejected claim line still appears in claim_outcomes (outcome 'rejected'): keep what can be
     read of it (icn, line number, units, amount) in `claims_rejected`."""
     if not rejects:
         return
-    header = raw.header
     recs = []
-    for row, rule, _msg, text in rejects:
+    for name, row, rule, _msg, text in rejects:
+        header = headers[name]
         parts = text.split("|")
         get = (lambda c: parts[header.index(c)].strip() if c in header and header.index(c) < len(parts) else None)
         recs.append({"icn": get("icn"), "line_no": get("line_no"), "adjustment_ind": get("adjustment_ind"),
                      "billing_provider_id": get("billing_provider_id"), "procedure_code": get("procedure_code"),
                      "received_date": get("received_date"), "units": get("units"),
-                     "billed_amount": get("billed_amount"), "rule_id": rule, "source_row": row})
+                     "billed_amount": get("billed_amount"), "rule_id": rule, "source_file": name, "source_row": row})
     df = pl.DataFrame(recs, schema={k: (pl.Int64 if k == "source_row" else pl.Utf8) for k in recs[0]})
     con.register("_rc", df.to_arrow())
-    con.execute("""INSERT INTO claims_rejected SELECT ?, 
+    con.execute("""INSERT INTO claims_rejected SELECT ?,
         CASE WHEN regexp_full_match(icn, '[0-9A-Z]{13,20}') THEN icn END,
         TRY_CAST(line_no AS INTEGER), adjustment_ind,
         CASE WHEN length(billing_provider_id) <= 10 THEN billing_provider_id END,
@@ -217,7 +237,7 @@ def _insert_rejected_claims(con, period, name, raw: RawFile, rejects) -> None:
         TRY_CAST(received_date AS DATE),
         coalesce(TRY_CAST(TRY_CAST(units AS DECIMAL(18,2)) AS DECIMAL(12,2)), 0),
         coalesce(TRY_CAST(TRY_CAST(billed_amount AS DECIMAL(18,2)) AS DECIMAL(12,2)), 0),
-        rule_id, ?, source_row FROM _rc""", [period, name])
+        rule_id, source_file, source_row FROM _rc""", [period])
     con.unregister("_rc")
 
 
@@ -268,7 +288,7 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame) -> tuple[pl.Data
         idx = pl.DataFrame({"_i": list(bad), "rule_id": [v[0] for v in bad.values()],
                             "message": [v[1] for v in bad.values()]}, schema={"_i": pl.UInt32, "rule_id": pl.Utf8, "message": pl.Utf8})
         rej = frame.join(idx, on="_i")
-        rejects = list(rej.select("_row", "rule_id", "message", "_raw").iter_rows())
+        rejects = list(rej.select("_file", "_row", "rule_id", "message", "_raw").iter_rows())
         frame = frame.join(idx.select("_i"), on="_i", how="anti")
     return frame.drop("_i"), rejects
 
@@ -277,7 +297,7 @@ INSERTS = {
     "claims": """INSERT INTO claims SELECT $period, icn, CAST(line_no AS INTEGER), adjustment_ind, original_icn,
         CAST(received_date AS DATE), billing_provider_id, recipient_id, procedure_code, modifiers, pc.service_key,
         CAST(service_date AS DATE), CAST(units AS DECIMAL(12,2)), CAST(billed_amount AS DECIMAL(12,2)),
-        place_of_service, diagnosis_code, _extra, $file, _row, $sha
+        place_of_service, diagnosis_code, _extra, _file, _row, _sha
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
@@ -285,7 +305,7 @@ INSERTS = {
         recipient_id, provider_id, procedure_code, modifiers, pc.service_key, CAST(start_date AS DATE),
         CAST(end_date AS DATE), CAST(authorized_units AS DECIMAL(12,2)), CAST(unit_rate AS DECIMAL(12,2)),
         waiver_program, coalesce(CAST(remote_exception_units AS DECIMAL(12,2)), 0), case_manager_id, _extra,
-        $file, _row, $sha
+        _file, _row, _sha
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
@@ -294,23 +314,23 @@ INSERTS = {
         CAST(service_date AS DATE) + to_minutes(_start),
         CAST(service_date AS DATE) + to_minutes(_start) + to_minutes(_dur), _dur,
         CAST(minutes AS INTEGER), delivery_mode, contact_method, two_way, activity, staff_location,
-        coalesce(ratio, '1:1'), tcm_flag, narrative, _extra, $file, _row, $sha
+        coalesce(ratio, '1:1'), tcm_flag, narrative, _extra, _file, _row, _sha
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
     "recipients": """INSERT INTO recipients SELECT $period, recipient_id, CAST(birth_date AS DATE), waiver_program,
         CAST(span_start AS DATE), CAST(span_end AS DATE), living_arrangement, sleep_start, sleep_end, _extra,
-        $file, _row, $sha FROM _in""",
+        _file, _row, _sha FROM _in""",
     "providers": """INSERT INTO providers SELECT $period, provider_id, name, CAST(enrollment_start AS DATE),
-        CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, $file, _row, $sha FROM _in""",
+        CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, _file, _row, _sha FROM _in""",
     "staff": """INSERT INTO staff SELECT $period, staff_id, provider_id, role, CAST(hire_date AS DATE),
         CAST(end_date AS DATE), CAST(background_study_date AS DATE), high_school_graduate,
         CAST(qualifying_experience_months AS INTEGER), CAST(postsecondary_years AS DECIMAL(6,2)),
-        supervisor_staff_id, CAST(training_hours_12m AS DECIMAL(8,2)), _extra, $file, _row, $sha FROM _in""",
+        supervisor_staff_id, CAST(training_hours_12m AS DECIMAL(8,2)), _extra, _file, _row, _sha FROM _in""",
 }
 
 
-def _insert(con, period: str, kind: str, name: str, sha: str, frame: pl.DataFrame) -> int:
+def _insert(con, period: str, kind: str, frame: pl.DataFrame) -> int:
     if frame.height == 0:
         return 0
     if "modifiers" in frame.columns:
@@ -322,7 +342,7 @@ def _insert(con, period: str, kind: str, name: str, sha: str, frame: pl.DataFram
         frame = frame.with_columns(pl.col("original_icn").cast(pl.Utf8))
     con.register("_in", frame.drop("_raw").to_arrow())
     try:
-        con.execute(INSERTS[kind], {"period": period, "file": name, "sha": sha})
+        con.execute(INSERTS[kind], {"period": period})
     finally:
         con.unregister("_in")
     return frame.height

@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 BOM = "\ufeff"
+c = pl.col
 
 
 @dataclass
@@ -158,41 +159,45 @@ def read_delimited(path: Path, known: list[str], sep: str, trailer: bool) -> Raw
         return out
     s = pl.DataFrame({"_row": [r for r, _ in good], "_raw": [ln for _, ln in good]},
                      schema={"_row": pl.Int64, "_raw": pl.Utf8})
-    quoted = s["_raw"].str.contains('"', literal=True) if sep == "," else pl.Series([False] * len(s))
-    plain = s.filter(~quoted)
-    plain = plain.with_columns(pl.col("_raw").str.split(sep).alias("_f"))
-    plain = plain.with_columns(pl.col("_f").list.len().alias("_n"))
-    wrong = plain.filter(pl.col("_n") != ncol)
+    # Field count of every line, quoted separators excluded (vectorised); wrong counts are FE-PARSE.
+    unquoted = c("_raw").str.replace_all(r'"(?:[^"]|"")*"', "") if sep == "," else c("_raw")
+    s = s.with_columns((unquoted.str.count_matches(sep, literal=True) + 1).alias("_n"))
+    wrong = s.filter(c("_n") != ncol)
     rejects.extend((r, f"wrong field count: {n} fields where the header has {ncol}", raw)
                    for r, raw, n in wrong.select("_row", "_raw", "_n").iter_rows())
-    plain = plain.filter(pl.col("_n") == ncol)
+    s = s.filter(c("_n") == ncol).drop("_n")
+    names = [f"_c{i}" for i in range(ncol)]
+    fields = None
+    if s.height:
+        try:  # the lines already have the right field count: Polars' parser only splits and unquotes
+            fields = pl.read_csv(io.BytesIO("\n".join(s["_raw"].to_list()).encode() + b"\n"), has_header=False,
+                                 infer_schema=False, separator=sep, quote_char='"' if sep == "," else None,
+                                 new_columns=names, raise_if_empty=False)
+        except pl.exceptions.PolarsError:
+            fields = None
+        if fields is None or fields.height != s.height:
+            fields = pl.DataFrame([list(f) for f in zip(*(next(csv.reader([ln], delimiter=sep))
+                                                          for ln in s["_raw"].to_list()))] or None,
+                                  schema=names, orient="col") if s.height else None
     idx = {h: i for i, h in enumerate(header)}
     extra_names = [h for h in header if h not in known]
     exprs = []
     for name in known:
         if name in idx:
-            e = pl.col("_f").list.get(idx[name], null_on_oob=True).str.strip_chars()
+            e = c(f"_c{idx[name]}").str.strip_chars()
             exprs.append(pl.when(e == "").then(None).otherwise(e).alias(name))
         else:
             exprs.append(pl.lit(None, dtype=pl.Utf8).alias(name))
     if extra_names:
-        exprs.append(pl.struct([pl.col("_f").list.get(idx[h]).alias(h) for h in extra_names])
+        exprs.append(pl.struct([c(f"_c{idx[h]}").alias(h) for h in sorted(extra_names)])
                      .struct.json_encode().alias("_extra"))
     else:
         exprs.append(pl.lit(None, dtype=pl.Utf8).alias("_extra"))
-    frame = plain.select(*exprs, "_row", "_raw")
-    qlines = s.filter(quoted)
-    if len(qlines):
-        recs = []
-        for r, raw in qlines.iter_rows():
-            fields = next(csv.reader([raw], delimiter=sep))
-            if len(fields) != ncol:
-                rejects.append((r, f"wrong field count: {len(fields)} fields where the header has {ncol}", raw))
-            else:
-                recs.append((r, [f.strip() for f in fields], raw))
-        if recs:
-            frame = pl.concat([frame, _frame(header, known, recs).select(frame.columns)], how="vertical")
-    out.rows = frame.sort("_row").select(*known, "_row", "_raw", "_extra")
+    if fields is not None and s.height:
+        frame = pl.concat([fields, s], how="horizontal").select(*exprs, "_row", "_raw")
+    else:
+        frame = _frame(header, known, [])
+    out.rows = frame.select(*known, "_row", "_raw", "_extra")
     out.rejects = sorted(rejects)
     return out
 
