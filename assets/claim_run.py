@@ -1,7 +1,7 @@
 """The monthly claim run as Dagster assets, partitioned by the month claims were received.
 
 inbox_files -> six extracts -> log_billability -> claim_outcomes (+ denial_ledger, payable_claims,
-blocking balance checks) -> findings -> published_warehouse -> reports
+blocking balance checks) -> findings -> reports (+ GX control checks) -> published_warehouse
 
 Everything is written to the run's private staging copy of the warehouse; only
 `published_warehouse` replaces the file readers see (atomically), so a refused, failed or
@@ -15,7 +15,8 @@ import time
 
 import dagster as dg
 
-from claimrecon import ingest, judge
+from claimrecon import controls, ingest, judge
+from claimrecon import reports as reports_mod
 from claimrecon.db import run_script
 from claimrecon.errors import RunRefused
 from claimrecon.paths import PROCEDURE_CODES, SQL_DIR
@@ -60,6 +61,7 @@ def inbox_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             con.execute("DELETE FROM run_steps WHERE period = ?", [period])
             ingest.load_procedure_codes(con, period, PROCEDURE_CODES)
             judge.write_rule_catalog(con)
+            judge.create_views(con)
             plan = ingest.register_files(con, inbox.path, period, files)
             con.execute("CREATE OR REPLACE TABLE run_plan AS SELECT * FROM (VALUES ('', '', '', '')) t(source_file, kind, sha, status) WHERE false")
             for name, (kind, sha, status) in sorted(plan.items()):
@@ -172,7 +174,46 @@ def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ru
     return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()} or {"findings": 0})
 
 
-@dg.asset(partitions_def=MONTHLY, group_name=GROUP_PUBLISH, deps=["claim_outcomes", "denial_ledger", "payable_claims", findings],
+def _staged_reports(warehouse: WarehouseResource, period: str):
+    return warehouse.reports_path / ".staging" / period
+
+
+REPORT_CHECKS = {"file_controls": "GX: every file's control totals match what was loaded and rejected",
+                 "balance": "GX: billed = paid + denied + rejected per provider, program and service; lines = loaded + rejected",
+                 "judged_once": "GX: no claim line judged twice"}
+
+
+@dg.asset(partitions_def=MONTHLY, group_name=GROUP_PUBLISH, deps=["claim_outcomes", "denial_ledger", findings],
+          description="Finance reports of the period (Excel workbook, self-contained HTML, per-provider remittance "
+                      "CSVs) and Great Expectations control checks with Data Docs, staged beside the published reports.",
+          check_specs=[dg.AssetCheckSpec(f"gx_{k}", asset="reports", blocking=True, description=v)
+                       for k, v in REPORT_CHECKS.items()])
+def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    period = _period(context)
+    folder = _staged_reports(warehouse, period)
+    with step("reports") as info:
+        t0 = time.perf_counter()
+        reports_mod.clear_folder(folder)
+        with warehouse.warehouse.connect(period, read_only=True) as con:
+            paths = reports_mod.build(con, period, folder, mask_ids=warehouse.mask_recipient_ids)
+        info["detail"] = "workbook, HTML, remittance"
+    with step("controls") as info:
+        with warehouse.warehouse.connect(period, read_only=True) as con:
+            results = controls.run(con, period, folder / "data_docs")
+        info["detail"] = ", ".join(f"{r.suite} {'✓' if r.success else '✗'}" for r in results)
+        with warehouse.warehouse.connect(period) as con:
+            _record_step(con, context, "reports", time.perf_counter() - t0, len(list(folder.rglob("*"))))
+    yield dg.MaterializeResult(asset_key="reports", metadata={
+        "workbook": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["workbook"].name)),
+        "html": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["html"].name)),
+        "data_docs": dg.MetadataValue.path(str(warehouse.reports_path / period / "data_docs" / "index.html"))})
+    for r in results:
+        yield dg.AssetCheckResult(check_name=f"gx_{r.suite}", asset_key="reports", passed=r.success,
+                                  metadata={"failed_expectations": "; ".join(r.failed) or "none"})
+
+
+@dg.asset(partitions_def=MONTHLY, group_name=GROUP_PUBLISH,
+          deps=["claim_outcomes", "denial_ledger", "payable_claims", findings, reports],
           description="Re-proves the balance, records the run in `runs`, and atomically replaces the published warehouse.")
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                         rules: RuleParametersResource) -> dg.MaterializeResult:
@@ -198,13 +239,13 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
                          totals["claim_lines"], totals["paid_lines"], totals["partial_lines"], totals["denied_lines"],
                          totals["rejected_lines"], totals["reversal_rows"], totals["billed_amount"], totals["paid_amount"],
                          totals["adjusted_amount"], totals["rejected_amount"], rejected])
-            for view in sorted((SQL_DIR / "views").glob("*.sql")):
-                run_script(con, view.read_text())
         path = wh.publish(period)
-        info["detail"] = str(path.name)
+        final = reports_mod.publish_folder(_staged_reports(warehouse, period), warehouse.reports_path / period)
+        info["detail"] = f"{path.name}, reports in {final}"
+
     return dg.MaterializeResult(metadata={"warehouse": dg.MetadataValue.path(str(path)),
                                           "billed_amount": float(totals["billed_amount"]),
                                           "paid_amount": float(totals["paid_amount"])})
 
 
-ASSETS = [inbox_files, *EXTRACTS, log_billability, judged_claims, findings, published_warehouse]
+ASSETS = [inbox_files, *EXTRACTS, log_billability, judged_claims, findings, reports, published_warehouse]

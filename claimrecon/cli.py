@@ -51,25 +51,31 @@ def _balance(totals: dict, period: str) -> Table:
     return t
 
 
-def _run(inbox: Path, period: str, warehouse: Path) -> dict:
+def _run(inbox: Path, period: str, warehouse: Path, reports: Path | None = None, show_ids: bool = False) -> dict:
     from claimrecon.runner import run_period
 
     out.print(f"[bold]claimrecon[/] run {period}  inbox={inbox}  warehouse={warehouse}")
     t0 = time.perf_counter()
     progress.reporter = RichReporter(out)
-    result = run_period(inbox, period, warehouse)
+    result = run_period(inbox, period, warehouse, reports_dir=reports or "", show_recipient_ids=show_ids)
     out.print(_balance(result.totals, period))
     out.print(f"published {result.warehouse} in {time.perf_counter() - t0:.1f} s")
+    r = result.reports
+    out.print(f"reports: {r / f'claimrecon_{period}.xlsx'}\n         {r / f'claimrecon_{period}.html'}\n"
+              f"         {r / 'remittance'}/ (one CSV per provider)\n         {r / 'data_docs' / 'index.html'} (GX Data Docs)")
     return result.totals
 
 
 @app.command()
 def run(inbox: Annotated[Path, typer.Option(help="folder of monthly drops <inbox>/<YYYY-MM>/")],
         period: Annotated[str, typer.Option(help="month claims were received, YYYY-MM")],
-        warehouse: Annotated[Path, typer.Option(help="the published DuckDB warehouse file")] = Path("warehouse/claimrecon.duckdb")):
-    """One monthly claim run: ingest, judge, publish; prints the balance."""
+        warehouse: Annotated[Path, typer.Option(help="the published DuckDB warehouse file")] = Path("warehouse/claimrecon.duckdb"),
+        reports: Annotated[Path | None, typer.Option(help="reports folder (default: beside the warehouse)")] = None,
+        show_recipient_ids: Annotated[bool, typer.Option("--show-recipient-ids", help="full recipient ids in the "
+                                                         "workbook and HTML (PHI: not for wide circulation)")] = False):
+    """One monthly claim run: ingest, judge, publish; prints the balance and where the reports are."""
     try:
-        _run(inbox, period, warehouse)
+        _run(inbox, period, warehouse, reports, show_recipient_ids)
     except ClaimreconError as e:
         print(f"claimrecon: refused: {e}", file=sys.stderr)
         raise typer.Exit(2) from None
@@ -91,7 +97,8 @@ def demo(out_dir: Annotated[Path, typer.Option("--out", help="where the sample i
         print(f"claimrecon: refused: {e}", file=sys.stderr)
         raise typer.Exit(2) from None
     out.print(f"Analysts: duckdb -readonly {warehouse}   (tables: claim_outcomes, payable_claims, denial_ledger, "
-              "rejected_records, log_billability, findings, runs)")
+              "rejected_records, log_billability, findings, reconciliation_summary, authorization_utilization, runs; "
+              "example queries in sql/examples/)")
 
 
 @app.command("generate")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from claimrecon.db import run_script
+from claimrecon.paths import SQL_DIR
 import polars as pl
 
 from claimrecon import engine
@@ -156,3 +157,9 @@ def write_rule_catalog(con) -> None:
     con.register("_rules", df.to_arrow())
     con.execute("INSERT INTO rules SELECT * FROM _rules")
     con.unregister("_rules")
+
+
+def create_views(con) -> None:
+    """The analyst views of sql/views/ (reconciliation_summary, authorization_utilization, ...)."""
+    for view in sorted((SQL_DIR / "views").glob("*.sql")):
+        run_script(con, str(view.relative_to(SQL_DIR)))

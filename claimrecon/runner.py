@@ -22,6 +22,7 @@ class RunResult:
     warehouse: Path
     totals: dict
     run_id: str
+    reports: Path
 
 
 def _first_error(result) -> str:
@@ -40,7 +41,8 @@ def _first_error(result) -> str:
 
 
 def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_dir: str | Path = "",
-               rule_config: dict | None = None, instance: dg.DagsterInstance | None = None) -> RunResult:
+               rule_config: dict | None = None, instance: dg.DagsterInstance | None = None,
+               show_recipient_ids: bool = False) -> RunResult:
     if not PERIOD_RE.match(period or ""):
         raise ClaimreconError(f"bad period {period!r}: expected YYYY-MM")
     if not Path(inbox).is_dir():
@@ -51,7 +53,8 @@ def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_di
     from pipelines.definitions import JOB_NAME, monthly_claim_run, resources
 
     defs = dg.Definitions(assets=ASSETS, jobs=[monthly_claim_run],
-                          resources=resources(str(warehouse), str(inbox), str(reports_dir)))
+                          resources=resources(str(warehouse), str(inbox), str(reports_dir),
+                                              mask_recipient_ids=not show_recipient_ids))
     job = defs.resolve_job_def(JOB_NAME)
     run_config = dict(QUIET)
     if rule_config:
@@ -68,4 +71,5 @@ def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_di
     with wh.read_published() as con:
         from claimrecon.judge import period_totals
         totals = period_totals(con, period)
-    return RunResult(period, wh.path, totals, result.run_id)
+    reports = (Path(reports_dir) if reports_dir else wh.path.parent / "reports") / period
+    return RunResult(period, wh.path, totals, result.run_id, reports)

@@ -47,10 +47,11 @@ def inbox_month_sensor(context: dg.SensorEvaluationContext):
     context.update_cursor(",".join(sorted(seen)))
 
 
-def resources(warehouse: str | None = None, inbox: str | None = None, reports_dir: str = "") -> dict:
+def resources(warehouse: str | None = None, inbox: str | None = None, reports_dir: str = "",
+              mask_recipient_ids: bool = True) -> dict:
     return {
         "warehouse": WarehouseResource(path=warehouse or os.environ.get("CLAIMRECON_WAREHOUSE", "warehouse/claimrecon.duckdb"),
-                                       reports_dir=reports_dir),
+                                       reports_dir=reports_dir, mask_recipient_ids=mask_recipient_ids),
         "inbox": InboxResource(path=inbox or inbox_path()),
         "rules": RuleParametersResource(),
     }

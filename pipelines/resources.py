@@ -19,6 +19,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     path: str = "warehouse/claimrecon.duckdb"
     reports_dir: str = ""
+    mask_recipient_ids: bool = True  # reports for wide circulation mask ids; full ids only on explicit request
     _lock = PrivateAttr(default=None)
 
     @property

@@ -1,0 +1,453 @@
+"""Finance reports for one period, read from the (staging) warehouse:
+
+* ``claimrecon_<period>.xlsx`` — summary with the balance proof and native Excel charts, denial
+  ledger, rejected records, findings, providers, and one sheet per provider with adjustments;
+* ``claimrecon_<period>.html`` — one self-contained page (inline SVG charts, no script, no network)
+  that prints cleanly, with the top denial reasons and their citations and a remittance section;
+* ``remittance/<provider>.csv`` — each provider's lines with outcome, paid amount and every
+  adjustment's group, CARC, RARC and message.
+
+Recipient ids are masked in the workbook and the HTML unless ``mask_ids=False`` (an explicit flag).
+The remittance files go to the provider who billed the lines, so they carry the ids the provider
+needs to correct and resubmit. Any text that a spreadsheet could read as a formula is written as
+text. Files are created owner-only. The same warehouse gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import io
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+
+MAX_SHEET_ROWS = 1_000_000  # Excel holds 1,048,576 rows; longer tables are cut with a note
+PROVIDER_SHEETS = 25  # providers with the largest adjustments get a sheet of their own
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FIXED_TIME = dt.datetime(2000, 1, 1)  # workbook metadata: re-running a month gives the same bytes
+
+
+def mask_id(value: str | None) -> str | None:
+    """A recipient id shown for wide circulation: all but the last two characters hidden."""
+    if value is None:
+        return None
+    return "•" * max(0, len(value) - 2) + value[-2:]
+
+
+def safe_text(value):
+    """Text a spreadsheet would read as a formula gets a leading apostrophe (CSV) - OWASP's advice."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _q(con, sql: str, params: dict | None = None) -> pl.DataFrame:
+    return con.sql(sql, params=params or {}).pl()
+
+
+def gather(con, period: str) -> dict[str, pl.DataFrame]:
+    """Everything the reports show, from the warehouse's tables and views."""
+    p = {"p": period}
+    d: dict[str, pl.DataFrame] = {}
+    d["totals"] = _q(con, """SELECT count(*) FILTER (WHERE row_type = 'line') AS claim_lines,
+        count(*) FILTER (WHERE outcome = 'paid') AS paid_lines, count(*) FILTER (WHERE outcome = 'partial') AS partial_lines,
+        count(*) FILTER (WHERE outcome = 'denied') AS denied_lines, count(*) FILTER (WHERE outcome = 'rejected') AS rejected_lines,
+        count(*) FILTER (WHERE row_type <> 'line') AS reversal_rows,
+        CAST(coalesce(sum(billed_amount), 0) AS DECIMAL(14,2)) AS billed_amount,
+        CAST(coalesce(sum(paid_amount), 0) AS DECIMAL(14,2)) AS paid_amount,
+        CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome <> 'rejected'), 0) AS DECIMAL(14,2)) AS denied_amount,
+        CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome = 'rejected'), 0) AS DECIMAL(14,2)) AS rejected_amount
+        FROM claim_outcomes WHERE period = $p""", p)
+    d["by_program"] = _q(con, """SELECT waiver_program, sum(claim_lines) AS claim_lines, sum(billed_amount) AS billed_amount,
+        sum(paid_amount) AS paid_amount, sum(denied_amount) AS denied_amount, sum(rejected_amount) AS rejected_amount
+        FROM reconciliation_summary WHERE period = $p GROUP BY ALL ORDER BY waiver_program""", p)
+    d["providers"] = _q(con, """SELECT s.billing_provider_id, pr.name AS provider_name, s.claim_lines, s.paid_lines,
+        s.partial_lines, s.denied_lines, s.rejected_lines, s.billed_amount, s.paid_amount, s.denied_amount,
+        s.rejected_amount, s.findings, s.pct_dollars_paid
+        FROM provider_scorecard s
+        LEFT JOIN (SELECT provider_id, any_value(name ORDER BY period DESC) AS name FROM providers GROUP BY ALL) pr
+          ON pr.provider_id = s.billing_provider_id
+        WHERE s.period = $p ORDER BY s.denied_amount + s.rejected_amount DESC, s.billing_provider_id""", p)
+    d["reasons"] = _q(con, """SELECT d.rule_id, d.group_code, d.carc, d.rarc,
+        count(*) FILTER (WHERE d.is_primary) AS primary_lines, count(*) AS ledger_rows,
+        sum(d.units) AS units, CAST(sum(d.amount) AS DECIMAL(14,2)) AS amount,
+        any_value(d.message) AS message, any_value(d.citation) AS citation
+        FROM denial_ledger d WHERE d.period = $p AND d.row_type = 'line' GROUP BY ALL
+        ORDER BY amount DESC, rule_id""", p)
+    d["rejected_reasons"] = _q(con, """SELECT rule_id, record_kind, count(*) AS records FROM rejected_records
+        WHERE period = $p GROUP BY ALL ORDER BY records DESC, rule_id, record_kind""", p)
+    d["trend"] = _q(con, "SELECT * FROM month_over_month WHERE period <= $p ORDER BY period", p)
+    d["ledger"] = _q(con, f"""SELECT d.icn, d.line_no, d.row_type, o.outcome, o.billing_provider_id, o.recipient_id,
+        o.procedure_code, o.modifiers, o.service_date, d.rule_id, d.is_primary, d.group_code, d.carc, d.rarc, d.units,
+        d.amount, d.message, d.citation, d.source_file, d.source_row
+        FROM denial_ledger d JOIN claim_outcomes o ON o.period = d.period AND o.source_file = d.source_file
+             AND o.source_row = d.source_row AND o.row_type = d.row_type
+        WHERE d.period = $p ORDER BY d.source_file, d.source_row, d.row_type, d.is_primary DESC, d.rule_id
+        LIMIT {MAX_SHEET_ROWS + 1}""", p)
+    d["rejected"] = _q(con, f"""SELECT source_file, row_number, record_kind, rule_id, message, raw_record
+        FROM rejected_records WHERE period = $p ORDER BY source_file, row_number LIMIT {MAX_SHEET_ROWS + 1}""", p)
+    d["findings"] = _q(con, f"""SELECT rule_id, provider_id, staff_id, recipient_id, sa_number, sa_line_no, subject_date,
+        message, citation, evidence FROM findings WHERE period = $p
+        ORDER BY rule_id, provider_id, recipient_id, subject_date LIMIT {MAX_SHEET_ROWS + 1}""", p)
+    return d
+
+
+def _masked(df: pl.DataFrame, mask_ids: bool) -> pl.DataFrame:
+    if not mask_ids or "recipient_id" not in df.columns:
+        return df
+    return df.with_columns(pl.col("recipient_id").map_elements(mask_id, return_dtype=pl.Utf8))
+
+
+def _adjusted_lines(con, period: str, providers: list[str]) -> pl.DataFrame:
+    """The lines of the given providers that were not paid in full, one row per adjustment."""
+    return _q(con, """SELECT o.billing_provider_id, o.icn, o.line_no, o.row_type, o.outcome, o.recipient_id,
+        o.procedure_code, o.modifiers, o.service_date, o.billed_units, o.billed_amount, o.paid_units, o.paid_amount,
+        d.rule_id, d.group_code, d.carc, d.rarc, d.units AS adj_units, d.amount AS adj_amount, d.message
+        FROM claim_outcomes o JOIN denial_ledger d ON d.period = o.period AND d.source_file = o.source_file
+             AND d.source_row = o.source_row AND d.row_type = o.row_type
+        WHERE o.period = $p AND o.billing_provider_id IN (SELECT unnest($ids))
+        ORDER BY o.billing_provider_id, o.icn, o.line_no, o.row_type, d.is_primary DESC, d.rule_id""",
+              {"p": period, "ids": providers})
+
+
+# ---------------------------------------------------------------------------- remittance CSVs
+
+def write_remittance(con, period: str, folder: Path) -> list[Path]:
+    """One CSV per billing provider: every line, its outcome and paid amount, and one row per
+    adjustment (group, CARC, RARC, message). Text cells that could be formulas are escaped."""
+    folder.mkdir(parents=True, exist_ok=True)
+    df = _q(con, """SELECT o.billing_provider_id, o.icn, o.line_no, o.row_type, o.adjustment_ind, o.outcome,
+        o.recipient_id, o.procedure_code, o.modifiers, o.service_date, o.billed_units, o.billed_amount, o.paid_units,
+        o.paid_amount, d.rule_id, d.group_code, d.carc, d.rarc, d.units AS adjustment_units,
+        d.amount AS adjustment_amount, d.message
+        FROM claim_outcomes o LEFT JOIN denial_ledger d ON d.period = o.period AND d.source_file = o.source_file
+             AND d.source_row = o.source_row AND d.row_type = o.row_type
+        WHERE o.period = $p
+        ORDER BY o.billing_provider_id NULLS LAST, o.icn, o.line_no, o.row_type, d.is_primary DESC, d.rule_id""",
+            {"p": period})
+    text_cols = [c for c, t in df.schema.items() if t == pl.Utf8 and c != "billing_provider_id"]
+    df = df.with_columns(pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then("'" + pl.col(c)).otherwise(pl.col(c))
+                         .alias(c) for c in text_cols)
+    df = df.with_columns(pl.col("billing_provider_id").fill_null("_unreadable_provider"))
+    paths = []
+    for (pid,), part in df.partition_by("billing_provider_id", as_dict=True, maintain_order=True).items():
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)[:40] or "_"
+        path = folder / f"remittance_{period}_{safe}.csv"
+        part.write_csv(path)
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------------- Excel workbook
+
+def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, mask_ids: bool = True) -> Path:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_numbers": False,
+                                         "strings_to_urls": False, "default_date_format": "yyyy-mm-dd",
+                                         "remove_timezone": True})
+    wb.set_properties({"title": f"claimrecon reconciliation {period}", "author": "claimrecon", "created": FIXED_TIME})
+    bold = wb.add_format({"bold": True})
+    money = wb.add_format({"num_format": "#,##0.00"})
+    money_b = wb.add_format({"num_format": "#,##0.00", "bold": True})
+    head = wb.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1})
+    title = wb.add_format({"bold": True, "font_size": 14})
+    datef = wb.add_format({"num_format": "yyyy-mm-dd"})
+    ok = wb.add_format({"bold": True, "font_color": "#1A7F37"})
+
+    def table(ws, df: pl.DataFrame, first_row: int = 0, money_cols=(), note: str | None = None):
+        cut = df.height > MAX_SHEET_ROWS
+        if cut:
+            df = df.head(MAX_SHEET_ROWS)
+        for j, col in enumerate(df.columns):
+            ws.write_string(first_row, j, col, head)
+            ws.set_column(j, j, max(10, min(48, len(col) + 4)))
+        for i, row in enumerate(df.iter_rows(), start=first_row + 1):
+            for j, v in enumerate(row):
+                if v is None:
+                    continue
+                if isinstance(v, str):
+                    ws.write_string(i, j, v)
+                elif isinstance(v, bool):
+                    ws.write_boolean(i, j, v)
+                elif isinstance(v, Decimal):
+                    ws.write_number(i, j, float(v), money if df.columns[j] in money_cols or "amount" in df.columns[j] else None)
+                elif isinstance(v, (int, float)):
+                    ws.write_number(i, j, v, money if "amount" in df.columns[j] else None)
+                elif isinstance(v, (dt.date, dt.datetime)):
+                    ws.write_datetime(i, j, dt.datetime(v.year, v.month, v.day), datef)
+                else:
+                    ws.write_string(i, j, str(v))
+        ws.freeze_panes(first_row + 1, 0)
+        if df.width:
+            ws.autofilter(first_row, 0, first_row + max(df.height, 1), df.width - 1)
+        if cut or note:
+            ws.write_string(first_row + df.height + 2, 0, note or f"Cut at {MAX_SHEET_ROWS:,} rows: query the warehouse for all of them.", bold)
+
+    t = data["totals"].row(0, named=True)
+    ws = wb.add_worksheet("Summary")
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 2, 18)
+    ws.write_string(0, 0, f"claimrecon reconciliation — claims received {period}", title)
+    run = data["runs"].row(0, named=True) if data["runs"].height else {}
+    ws.write_string(1, 0, f"rule catalog {run.get('catalog_version', '')}; recipient ids "
+                          f"{'masked' if mask_ids else 'shown in full'}")
+    rows = [("Billed", t["claim_lines"], t["billed_amount"]),
+            ("Paid", t["paid_lines"] + t["partial_lines"], t["paid_amount"]),
+            ("Denied / reduced / reversed", t["denied_lines"] + t["partial_lines"], t["denied_amount"]),
+            ("Rejected at the front end (FE-*)", t["rejected_lines"], t["rejected_amount"])]
+    ws.write_string(3, 0, "Balance proof", head)
+    ws.write_string(3, 1, "lines", head)
+    ws.write_string(3, 2, "dollars", head)
+    for i, (label, n, amt) in enumerate(rows, start=4):
+        ws.write_string(i, 0, label)
+        ws.write_number(i, 1, n)
+        ws.write_number(i, 2, float(amt), money)
+    ws.write_string(8, 0, "Billed − paid − denied − rejected", bold)
+    ws.write_formula(8, 2, "=C5-C6-C7-C8", money_b,
+                     float(t["billed_amount"] - t["paid_amount"] - t["denied_amount"] - t["rejected_amount"]))
+    balanced = t["billed_amount"] == t["paid_amount"] + t["denied_amount"] + t["rejected_amount"]
+    ws.write_string(9, 0, "Balanced to the cent" if balanced else "NOT BALANCED", ok if balanced else bold)
+    # paid vs denied by program: a native column chart
+    bp = data["by_program"]
+    r0 = 12
+    ws.write_string(r0 - 1, 0, "By waiver program", bold)
+    table(ws, bp.select("waiver_program", "claim_lines", "billed_amount", "paid_amount", "denied_amount", "rejected_amount"),
+          first_row=r0)
+    ws.freeze_panes(0, 0)
+    ws.autofilter(0, 0, 0, 0)
+    if bp.height:
+        ch = wb.add_chart({"type": "column", "subtype": "stacked"})
+        for col, name, color in ((3, "Paid", "#2E7D32"), (4, "Denied", "#C62828"), (5, "Rejected", "#F9A825")):
+            ch.add_series({"name": name, "categories": ["Summary", r0 + 1, 0, r0 + bp.height, 0],
+                           "values": ["Summary", r0 + 1, col, r0 + bp.height, col], "fill": {"color": color}})
+        ch.set_title({"name": f"Paid vs denied by program, {period}"})
+        ch.set_y_axis({"num_format": "$#,##0"})
+        ws.insert_chart(3, 4, ch, {"x_scale": 1.3, "y_scale": 1.1})
+    reasons = data["reasons"]
+    r1 = r0 + bp.height + 3
+    ws.write_string(r1 - 1, 0, "Denials by reason", bold)
+    table(ws, reasons.select("rule_id", "carc", "rarc", "primary_lines", "units", "amount", "message"), first_row=r1)
+    ws.freeze_panes(0, 0)
+    if reasons.height:
+        ch2 = wb.add_chart({"type": "bar"})
+        n = min(reasons.height, 15)
+        ch2.add_series({"name": "Denied dollars", "categories": ["Summary", r1 + 1, 0, r1 + n, 0],
+                        "values": ["Summary", r1 + 1, 5, r1 + n, 5], "fill": {"color": "#C62828"}})
+        ch2.set_title({"name": "Denied and reduced dollars by rule"})
+        ch2.set_legend({"none": True})
+        ws.insert_chart(20, 4, ch2, {"x_scale": 1.3, "y_scale": 1.4})
+
+    table(wb.add_worksheet("Denial ledger"), _masked(data["ledger"], mask_ids))
+    table(wb.add_worksheet("Rejected records"), data["rejected"])
+    table(wb.add_worksheet("Findings"), _masked(data["findings"], mask_ids))
+    provs = data["providers"]
+    table(wb.add_worksheet("Providers"), provs)
+    top = provs.filter((pl.col("denied_amount") + pl.col("rejected_amount")) != 0).head(PROVIDER_SHEETS)
+    if top.height:
+        lines = _masked(_adjusted_lines(con, period, top["billing_provider_id"].to_list()), mask_ids)
+        used = set()
+        for pid in top["billing_provider_id"].to_list():
+            name = "".join(ch for ch in f"P {pid}" if ch not in "[]:*?/\\")[:31]
+            while name in used:
+                name = name[:28] + f"~{len(used)}"
+            used.add(name)
+            table(wb.add_worksheet(name), lines.filter(pl.col("billing_provider_id") == pid))
+    wb.close()
+    return path
+
+
+# ---------------------------------------------------------------------------- HTML report
+
+def _svg(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    plt.close(fig)
+    text = buf.getvalue()
+    text = re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
+    return text
+
+
+def _charts(data: dict[str, pl.DataFrame], period: str) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matplotlib.rcParams.update({"svg.hashsalt": f"claimrecon-{period}", "svg.fonttype": "none",
+                                "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
+    out = {}
+    bp = data["by_program"]
+    fig, ax = plt.subplots(figsize=(6.2, 3.0))
+    if bp.height:
+        progs = bp["waiver_program"].to_list()
+        paid = [float(v) for v in bp["paid_amount"]]
+        den = [float(v) for v in bp["denied_amount"]]
+        rej = [float(v) for v in bp["rejected_amount"]]
+        ax.bar(progs, paid, label="paid", color="#2E7D32")
+        ax.bar(progs, den, bottom=paid, label="denied / reduced", color="#C62828")
+        ax.bar(progs, rej, bottom=[a + b for a, b in zip(paid, den)], label="rejected", color="#F9A825")
+        ax.legend(frameon=False)
+    ax.set_title("Paid vs. denied by waiver program ($)")
+    out["program"] = _svg(fig)
+    pv = data["providers"].head(15)
+    fig, ax = plt.subplots(figsize=(6.2, 0.3 * max(pv.height, 3) + 0.8))
+    if pv.height:
+        names = [str(x) for x in pv["billing_provider_id"].to_list()][::-1]
+        ax.barh(names, [float(v) for v in pv["denied_amount"]][::-1], color="#C62828", label="denied / reduced")
+        ax.barh(names, [float(v) for v in pv["rejected_amount"]][::-1],
+                left=[float(v) for v in pv["denied_amount"]][::-1], color="#F9A825", label="rejected")
+        ax.legend(frameon=False)
+    ax.set_title("Providers with the most denied dollars ($)")
+    out["provider"] = _svg(fig)
+    rs = data["reasons"].head(15)
+    fig, ax = plt.subplots(figsize=(6.2, 0.3 * max(rs.height, 3) + 0.8))
+    if rs.height:
+        ax.barh(rs["rule_id"].to_list()[::-1], [float(v) for v in rs["amount"]][::-1], color="#C62828")
+    ax.set_title("Denied and reduced dollars by reason")
+    out["reasons"] = _svg(fig)
+    tr = data["trend"]
+    fig, ax = plt.subplots(figsize=(6.2, 2.6))
+    if tr.height:
+        ax.plot(tr["period"].to_list(), [float(v) for v in tr["paid_amount"]], marker="o", label="paid", color="#2E7D32")
+        ax.plot(tr["period"].to_list(), [float(v) for v in tr["denied_amount"]], marker="o", label="denied / reduced",
+                color="#C62828")
+        ax.legend(frameon=False)
+    ax.set_title("Month over month ($)")
+    out["trend"] = _svg(fig)
+    return out
+
+
+HTML = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>claimrecon reconciliation {{ period }}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem auto; max-width: 62rem; color: #1b1f24; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem } h2 { border-bottom: 2px solid #dde4ee; padding-bottom: .2rem; margin-top: 2rem }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem } th, td { padding: .25rem .5rem; border-bottom: 1px solid #e5e8ec; text-align: left; vertical-align: top }
+th { background: #f2f5f9 } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums }
+.ok { color: #1a7f37; font-weight: 600 } .bad { color: #c62828; font-weight: 600 } .muted { color: #57606a }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem } .charts svg { width: 100%; height: auto }
+.provider { break-inside: avoid; page-break-inside: avoid }
+@media print { body { margin: 0; max-width: none; font-size: 11px } .charts { grid-template-columns: 1fr 1fr }
+  h2 { break-after: avoid } tr { break-inside: avoid } }
+</style></head><body>
+<h1>Claims reconciliation — claims received {{ period }}</h1>
+<p class="muted">Rule catalog {{ catalog_version }} · recipient ids {{ 'masked' if masked else 'shown in full' }}</p>
+<h2>Balance</h2>
+<table id="balance"><tr><th></th><th class="n">lines</th><th class="n">dollars</th></tr>
+{% for label, n, amt in balance %}<tr><td>{{ label }}</td><td class="n">{{ "{:,}".format(n) }}</td><td class="n">{{ amt }}</td></tr>
+{% endfor %}</table>
+<p class="{{ 'ok' if balanced else 'bad' }}" id="balance-proof">billed {{ billed }} = paid {{ paid }} + denied {{ denied }} + rejected {{ rejected }} — {{ 'balanced to the cent' if balanced else 'NOT BALANCED' }}</p>
+<h2>Charts</h2>
+<div class="charts">{% for c in charts %}<figure>{{ c | safe }}</figure>{% endfor %}</div>
+<h2>Top denial reasons</h2>
+<table><tr><th>rule</th><th>codes</th><th class="n">lines</th><th class="n">units</th><th class="n">dollars</th><th>why</th><th>policy</th></tr>
+{% for r in reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.group_code }}-{{ r.carc }}{% if r.rarc %} / {{ r.rarc }}{% endif %}</td><td class="n">{{ r.primary_lines }}</td><td class="n">{{ r.units }}</td><td class="n">{{ r.amount }}</td><td>{{ r.message }}</td><td>{{ r.citation }}</td></tr>
+{% endfor %}</table>
+<h2>Rejected records</h2>
+<table><tr><th>rule</th><th>record kind</th><th class="n">records</th></tr>
+{% for r in rejected_reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.record_kind }}</td><td class="n">{{ r.records }}</td></tr>{% endfor %}</table>
+<h2>Providers</h2>
+<table><tr><th>provider</th><th class="n">lines</th><th class="n">billed</th><th class="n">paid</th><th class="n">denied</th><th class="n">rejected</th><th class="n">findings</th></tr>
+{% for r in providers %}<tr><td>{{ r.billing_provider_id }} {{ r.provider_name or '' }}</td><td class="n">{{ r.claim_lines }}</td><td class="n">{{ r.billed_amount }}</td><td class="n">{{ r.paid_amount }}</td><td class="n">{{ r.denied_amount }}</td><td class="n">{{ r.rejected_amount }}</td><td class="n">{{ r.findings }}</td></tr>
+{% endfor %}</table>{% if providers_cut %}<p class="muted">{{ providers_cut }} more providers in the workbook.</p>{% endif %}
+<h2>Remittance summaries</h2>
+<p class="muted">Lines not paid in full, per provider, with every adjustment (full files: remittance/*.csv).</p>
+{% for pid, rows in remittance %}<section class="provider"><h3>{{ pid }}</h3>
+<table><tr><th>ICN</th><th>line</th><th>outcome</th><th>recipient</th><th>service</th><th>date</th><th class="n">billed</th><th class="n">paid</th><th>adjustment</th><th class="n">units</th><th class="n">dollars</th><th>message</th></tr>
+{% for r in rows %}<tr><td>{{ r.icn }}</td><td>{{ r.line_no }}</td><td>{{ r.outcome }}</td><td>{{ r.recipient_id }}</td><td>{{ r.procedure_code }} {{ r.modifiers or '' }}</td><td>{{ r.service_date }}</td><td class="n">{{ r.billed_amount }}</td><td class="n">{{ r.paid_amount }}</td><td>{{ r.group_code }}-{{ r.carc }}{% if r.rarc %}/{{ r.rarc }}{% endif %} {{ r.rule_id }}</td><td class="n">{{ r.adj_units }}</td><td class="n">{{ r.adj_amount }}</td><td>{{ r.message }}</td></tr>
+{% endfor %}</table></section>{% endfor %}
+</body></html>
+"""
+
+
+def write_html(con, period: str, data: dict[str, pl.DataFrame], path: Path, mask_ids: bool = True) -> Path:
+    import jinja2
+
+    t = data["totals"].row(0, named=True)
+    run = data["runs"].row(0, named=True) if data["runs"].height else {}
+    balanced = t["billed_amount"] == t["paid_amount"] + t["denied_amount"] + t["rejected_amount"]
+    charts = _charts(data, period)
+    provs = data["providers"]
+    top = provs.filter((pl.col("denied_amount") + pl.col("rejected_amount")) != 0).head(PROVIDER_SHEETS)
+    lines = _masked(_adjusted_lines(con, period, top["billing_provider_id"].to_list()), mask_ids) if top.height else None
+    remittance = [(pid, lines.filter(pl.col("billing_provider_id") == pid).to_dicts()) for pid in top["billing_provider_id"]] \
+        if lines is not None else []
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    text = env.from_string(HTML).render(
+        period=period, catalog_version=run.get("catalog_version", ""), run_id=run.get("run_id", ""), masked=mask_ids,
+        balance=[("Billed", t["claim_lines"], f"{t['billed_amount']:,.2f}"),
+                 ("Paid", t["paid_lines"] + t["partial_lines"], f"{t['paid_amount']:,.2f}"),
+                 ("Denied / reduced / reversed", t["denied_lines"] + t["partial_lines"], f"{t['denied_amount']:,.2f}"),
+                 ("Rejected (FE-*)", t["rejected_lines"], f"{t['rejected_amount']:,.2f}")],
+        balanced=balanced, billed=f"{t['billed_amount']:,.2f}", paid=f"{t['paid_amount']:,.2f}",
+        denied=f"{t['denied_amount']:,.2f}", rejected=f"{t['rejected_amount']:,.2f}",
+        charts=[charts["program"], charts["provider"], charts["reasons"], charts["trend"]],
+        reasons=data["reasons"].head(20).to_dicts(), rejected_reasons=data["rejected_reasons"].to_dicts(),
+        providers=provs.head(50).to_dicts(), providers_cut=max(0, provs.height - 50), remittance=remittance)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def build(con, period: str, folder: Path, mask_ids: bool = True, run_id: str = "") -> dict[str, Path]:
+    """Write every report of the period into ``folder`` (created owner-only)."""
+    from contracts.rules import catalog_version
+
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    old = os.umask(0o077)
+    try:
+        data = gather(con, period)
+        data["runs"] = pl.DataFrame({"run_id": [run_id], "catalog_version": [catalog_version()]})
+        out = {"workbook": write_workbook(con, period, data, folder / f"claimrecon_{period}.xlsx", mask_ids),
+               "html": write_html(con, period, data, folder / f"claimrecon_{period}.html", mask_ids)}
+        out["remittance"] = folder / "remittance"
+        write_remittance(con, period, out["remittance"])
+    finally:
+        os.umask(old)
+    return out
+
+
+def clear_folder(folder: Path) -> None:
+    """Empty a staging folder left by an earlier (perhaps killed) run."""
+    import shutil
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, mode=0o700)
+
+
+def publish_folder(staged: Path, final: Path) -> Path:
+    """Replace the published reports of a period with the staged ones (rename, not copy)."""
+    import shutil
+
+    final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    old = final.with_name(f".{final.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(staged, final)
+    if old.exists():
+        shutil.rmtree(old)
+    return final
+
+
+def digest(folder: Path) -> str:
+    """SHA-256 over every report file (names and bytes): re-running a month gives the same digest."""
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and "data_docs" not in p.parts:  # Data Docs carry GX's run timestamps
+            h.update(str(p.relative_to(folder)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+__all__ = ["build", "digest", "mask_id", "safe_text", "write_remittance", "write_workbook", "write_html", "html"]
