@@ -37,6 +37,31 @@ def _record_step(con, context: dg.AssetExecutionContext, name: str, seconds: flo
     con.execute("INSERT INTO run_steps VALUES (?, ?, ?, ?, ?)", [context.run_id, _period(context), name, seconds, rows])
 
 
+PREVIEW = {  # columns shown in the Dagster UI preview: never recipient ids, birth dates or narratives
+    "claim_outcomes": "icn, line_no, row_type, outcome, billed_units, billed_amount, paid_units, paid_amount, primary_rule_id",
+    "denial_ledger": "icn, line_no, rule_id, group_code, carc, rarc, units, amount, is_primary",
+    "payable_claims": "icn, line_no, billing_provider_id, procedure_code, service_date, paid_units, paid_amount",
+    "findings": "rule_id, provider_id, staff_id, sa_number, subject_date, message",
+    "log_billability": "log_id, provider_id, service_key, duration_minutes, billable_minutes, rule_ids",
+}
+
+
+def table_metadata(con, table: str, period: str) -> dict:
+    """Row count, column schema and a markdown preview (PHI-free columns) of one output for the UI."""
+    rows = con.execute(f"SELECT count(*) FROM {table} WHERE period = ?", [period]).fetchone()[0]
+    cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                       "ORDER BY ordinal_position", [table]).fetchall()
+    md = {"dagster/row_count": dg.MetadataValue.int(rows),
+          "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in cols])}
+    if table in PREVIEW:
+        df = con.sql(f"SELECT {PREVIEW[table]} FROM {table} WHERE period = $p ORDER BY ALL LIMIT 5",
+                     params={"p": period}).pl()
+        head = "| " + " | ".join(df.columns) + " |\n|" + " --- |" * df.width + "\n"
+        body = "".join("| " + " | ".join("" if v is None else str(v) for v in r) + " |\n" for r in df.iter_rows())
+        md["preview"] = dg.MetadataValue.md(head + body)
+    return md
+
+
 def _period_bounds(period: str) -> tuple[dt.date, dt.date]:
     start = dt.date.fromisoformat(period + "-01")
     nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
@@ -88,8 +113,9 @@ def _extract(kind: str) -> dg.AssetsDefinition:
                     "SELECT procedure_code, modifiers FROM procedure_codes WHERE period = ?", [period]).fetchall()]
                 stats = ingest.load_kind(con, inbox.path, period, kind, plan, keys)
                 _record_step(con, context, f"{kind}_extract", time.perf_counter() - t0, stats["loaded"])
+                md = table_metadata(con, ingest.KINDS[kind].table, period)
             info["detail"] = f"{stats['loaded']:,} loaded, {stats['rejected']:,} rejected"
-        return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in stats.items()})
+        return dg.MaterializeResult(metadata={**{k: dg.MetadataValue.int(v) for k, v in stats.items()}, **md})
     return _asset
 
 
@@ -109,8 +135,9 @@ def log_billability(context: dg.AssetExecutionContext, warehouse: WarehouseResou
             run_script(con, "current_contacts.sql", {"period": period})
             stats = judge.log_billability(con, period, rules.parameters())
             _record_step(con, context, "log_billability", time.perf_counter() - t0, stats["contacts"])
+            md = table_metadata(con, "log_billability", period)
         info["detail"] = f"{stats['contacts']:,} contacts, {stats['unbillable']:,} with unbillable minutes"
-    return dg.MaterializeResult(metadata=stats)
+    return dg.MaterializeResult(metadata={**stats, **md})
 
 
 @dg.multi_asset(
@@ -133,15 +160,14 @@ def judged_claims(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
         with warehouse.warehouse.connect(period) as con:
             totals = judge.claim_outcomes(con, period, rules.parameters())
             problems = judge.balance_problems(con, period)
-            ledger_rows = con.execute("SELECT count(*) FROM denial_ledger WHERE period = ?", [period]).fetchone()[0]
-            payable = con.execute("SELECT count(*) FROM payable_claims WHERE period = ?", [period]).fetchone()[0]
+            mds = {t: table_metadata(con, t, period) for t in ("claim_outcomes", "denial_ledger", "payable_claims")}
             _record_step(con, context, "claim_outcomes", time.perf_counter() - t0, totals["claim_lines"])
         info["detail"] = f"{totals['claim_lines']:,} lines: {totals['paid_lines']:,} paid, {totals['partial_lines']:,} partial, " \
                          f"{totals['denied_lines']:,} denied, {totals['rejected_lines']:,} rejected"
     md = {k: (float(v) if not isinstance(v, int) else v) for k, v in totals.items()}
-    yield dg.MaterializeResult(asset_key="claim_outcomes", metadata=md)
-    yield dg.MaterializeResult(asset_key="denial_ledger", metadata={"rows": ledger_rows})
-    yield dg.MaterializeResult(asset_key="payable_claims", metadata={"rows": payable})
+    yield dg.MaterializeResult(asset_key="claim_outcomes", metadata={**md, **mds["claim_outcomes"]})
+    yield dg.MaterializeResult(asset_key="denial_ledger", metadata=mds["denial_ledger"])
+    yield dg.MaterializeResult(asset_key="payable_claims", metadata=mds["payable_claims"])
     balance = [p for p in problems if "judged more than once" not in p and "differ" not in p]
     conservation = [p for p in problems if p not in balance]
     yield dg.AssetCheckResult(check_name="balance", asset_key="claim_outcomes", passed=not balance,
@@ -169,9 +195,10 @@ def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ru
                 "caseload_max": p.caseload_max, "training_min": p.training_hours_min})
             counts = dict(con.execute("SELECT rule_id, count(*) FROM findings WHERE period = ? GROUP BY 1 ORDER BY 1",
                                       [period]).fetchall())
+            md = table_metadata(con, "findings", period)
             _record_step(con, context, "findings", time.perf_counter() - t0, sum(counts.values()))
         info["detail"] = f"{sum(counts.values()):,} findings"
-    return dg.MaterializeResult(metadata={k: dg.MetadataValue.int(v) for k, v in counts.items()} or {"findings": 0})
+    return dg.MaterializeResult(metadata={**{k: dg.MetadataValue.int(v) for k, v in counts.items()}, **md})
 
 
 def _staged_reports(warehouse: WarehouseResource, period: str):

@@ -116,20 +116,23 @@ def generate_cmd(out_dir: Annotated[Path, typer.Option("--out")], months: int = 
 
 
 @app.command()
-def catalog(check: Annotated[bool, typer.Option(help="fail if docs/rule_catalog.md is not current")] = False):
-    """Render the rule catalog (docs/rule_catalog.md) from the rule definitions."""
-    from claimrecon.catalog import CATALOG_PAGE, render
+def catalog(check: Annotated[bool, typer.Option(help="fail if the generated pages are not current")] = False):
+    """Render docs/rule_catalog.md (rule definitions) and docs/warehouse.md (tables and columns)."""
+    from claimrecon.catalog import CATALOG_PAGE, WAREHOUSE_PAGE, render, render_warehouse
 
-    text = render()
+    stale = []
+    for page, text in ((CATALOG_PAGE, render()), (WAREHOUSE_PAGE, render_warehouse())):
+        if check:
+            if (page.read_text() if page.exists() else "") != text:
+                stale.append(page.name)
+        else:
+            page.write_text(text)
+            out.print(f"wrote {page}")
     if check:
-        current = CATALOG_PAGE.read_text() if CATALOG_PAGE.exists() else ""
-        if current != text:
-            err.print("claimrecon: docs/rule_catalog.md is out of date: run `claimrecon catalog`")
+        if stale:
+            err.print(f"claimrecon: {', '.join(stale)} out of date: run `claimrecon catalog`")
             raise typer.Exit(1)
-        out.print("docs/rule_catalog.md is current")
-        return
-    CATALOG_PAGE.write_text(text)
-    out.print(f"wrote {CATALOG_PAGE}")
+        out.print("docs/rule_catalog.md and docs/warehouse.md are current")
 
 
 def main() -> None:
