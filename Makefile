@@ -10,7 +10,7 @@ $(UV): requirements.lock pyproject.toml
 	$(PY) -m uv pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	touch $(UV)
 
-.PHONY: install demo test catalog ui
+.PHONY: install demo test catalog ui bench
 install: $(UV)
 
 demo: $(UV)   ## the main job: sample data, a monthly claim run per month through Dagster, the balance
@@ -25,3 +25,6 @@ catalog: $(UV)
 
 ui: $(UV)     ## the Dagster UI over workspace.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml
+
+bench: $(UV)  ## the benchmark: a state-scale month (floor vs run, 3 runs) and 12 months of history -> benchmarks/results.md
+	$(VENV)/bin/python benchmarks/run.py

@@ -103,13 +103,13 @@ def demo(out_dir: Annotated[Path, typer.Option("--out", help="where the sample i
 
 @app.command("generate")
 def generate_cmd(out_dir: Annotated[Path, typer.Option("--out")], months: int = 2, seed: int = 7,
-                 scale: Annotated[str, typer.Option(help="demo or state")] = "demo",
+                 scale: Annotated[str, typer.Option(help="demo, county or state")] = "demo",
                  start: Annotated[str, typer.Option(help="first period, YYYY-MM")] = "2026-01"):
     """Write sample inboxes in the extracts.md format, with ground_truth.csv."""
     from claimrecon.generator import generate
 
-    if scale not in ("demo", "state"):
-        err.print("claimrecon: --scale must be demo or state")
+    if scale not in ("demo", "county", "state"):
+        err.print("claimrecon: --scale must be demo, county or state")
         raise typer.Exit(2)
     s = generate(out_dir, months=months, seed=seed, scale=scale, start=start)
     out.print(f"wrote {s['months']} month(s) to {out_dir}: {', '.join(s['periods'])}")

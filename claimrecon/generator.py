@@ -47,6 +47,7 @@ SVC = {  # service key -> (procedure, modifiers, rate)
 }
 SPAN = (dt.date(2024, 1, 1), dt.date(2028, 12, 31))
 SCALES = {"demo": {"people": 40, "faults": 1, "ihs_providers": 4, "cm_agencies": 2},
+          "county": {"people": 5_000, "faults": 2, "ihs_providers": 50, "cm_agencies": 12},
           "state": {"people": 125_000, "faults": 40, "ihs_providers": 1200, "cm_agencies": 300}}
 
 CLAIM_FAULTS = ["GEN-ELIGIBILITY", "GEN-PROVIDER", "GEN-TIMELY", "GEN-DUPLICATE", "IHS-WAIVER", "IHS-WT-ADULT",

@@ -132,7 +132,7 @@ def balance_problems(con, period: str) -> list[str]:
     if n:
         problems.append(f"claim lines in claim_outcomes differ from the claims files' detail lines by {n}")
     n = con.execute("""SELECT count(*) FROM claim_outcomes WHERE period = $p AND (paid_amount < 0 AND outcome NOT IN ('voided','replaced')
-        OR paid_units > billed_units AND outcome NOT IN ('voided','replaced'))""", {"p": period}).fetchone()[0]
+        OR paid_units > billed_units AND outcome NOT IN ('voided','replaced','rejected'))""", {"p": period}).fetchone()[0]
     if n:
         problems.append(f"{n} line(s) paid more than billed")
     return problems
