@@ -138,7 +138,10 @@ def read_delimited(path: Path, known: list[str], sep: str, trailer: bool) -> Raw
             trl = _parse_trailer(body[-1][1])
             trl = trl or Trailer(None, None, body[-1][1])
             body = body[:-1]
-    header = next(csv.reader([header_line], delimiter=sep)) if sep == "," else header_line.split(sep)
+    try:
+        header = next(csv.reader([header_line], delimiter=sep)) if sep == "," else header_line.split(sep)
+    except csv.Error:  # unreadable quoting in the header: the header names nothing we know
+        header = header_line.split(sep)
     header = [h.strip() for h in header]
     out = RawFile(path, sha, header, _frame(header, known, []), trailer=trl, detail_lines=len(body))
     if header_row in bad_rows or len(set(header)) != len(header) or not set(known) & set(header):
@@ -204,7 +207,7 @@ def read_delimited(path: Path, known: list[str], sep: str, trailer: bool) -> Raw
 
 def _read_csv_module(out: RawFile, known, data: bytes, bad_rows: set[int], rejects) -> RawFile:
     text = data.decode("utf-8", errors="backslashreplace").lstrip(BOM)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))
     header = out.header
     ncol = len(header)
     recs = []

@@ -248,6 +248,11 @@ def _field_checks(f: F) -> list[CheckSpec]:
         out.append(CheckSpec("FE-FORMAT", f.name, f"{f.name} is not one of {', '.join(f.values)}", ~present | c.is_in(list(f.values))))
     elif f.fmt:
         out.append(CheckSpec("FE-FORMAT", f.name, f"{f.name} is not in the required format", ~present | c.str.contains(FORMATS[f.fmt])))
+    if f.type in ("int", "dec", "money"):  # what the warehouse can hold: INTEGER, DECIMAL(12,2)
+        width = 9 if f.type == "int" else 10
+        whole = c.str.replace(r"^[+-]?0*", "").str.split(".").list.first().str.len_chars()
+        out.append(CheckSpec("FE-VALUE", f.name, f"{f.name} is too large ({width} digits at most before the point)",
+                             ~present | (whole <= width).fill_null(True)))
     if f.type == "int" and (f.lo is not None):
         v = c.cast(pl.Int64, strict=False)
         out.append(CheckSpec("FE-FORMAT", f.name, f"{f.name} is outside {f.lo}–{f.hi}", ~present | ((v >= f.lo) & (v <= f.hi))))
