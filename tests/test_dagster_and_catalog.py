@@ -49,6 +49,9 @@ def test_cli_run_output_has_no_recipient_ids_or_narratives(demo_copy):
     text = proc.stdout + proc.stderr
     assert not [pmi for pmi in recipients.to_list() if pmi in text]
     assert "goals reviewed" not in text and "developed case plan" not in text
+    from tests.conftest import record_reliability
+    record_reliability("PHI", "everything `claimrecon run` printed (stdout and stderr) searched for every recipient id "
+                       "and narrative", len(recipients) + 2, "none found")
 
 
 def test_cli_refusal_is_one_line(tmp_path):
