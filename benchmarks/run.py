@@ -33,11 +33,11 @@ RSS_WRAPPER = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1
                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); sys.exit(rc)")
 
 
-def generate(scale: str, months: int, seed: int) -> Path:
-    out = DATA / f"{scale}-{months}m-{seed}"
+def generate(scale: str, months: int, seed: int, start: str = "2026-01") -> Path:
+    out = DATA / f"{scale}-{months}m-{seed}-{start}"
     if not (out / "ground_truth.csv").exists():
         subprocess.run([*CLI, "generate", "--out", str(out), "--months", str(months), "--seed", str(seed),
-                        "--scale", scale], check=True, stdout=subprocess.DEVNULL)
+                        "--scale", scale, "--start", start], check=True, stdout=subprocess.DEVNULL)
     return out
 
 
@@ -110,12 +110,12 @@ def main() -> None:
         print(f"run {i + 1}: floor {floors[-1]:.1f} s, run {s:.1f} s, peak RSS {kb / 1024 / 1024:.2f} GiB", flush=True)
     f_med, r_med = statistics.median(floors), statistics.median(runs)
     med_steps = all_steps[runs.index(sorted(runs)[len(runs) // 2])]
-    hist_inbox = generate(a.history_scale, a.history_months, 9)
+    hist_inbox = generate(a.history_scale, a.history_months, 9, "2025-01")  # twelve complete partitions
     hist_wh = DATA / "hist" / "claimrecon.duckdb"
     shutil.rmtree(hist_wh.parent, ignore_errors=True)
     history = []
     for k in range(a.history_months):
-        p = (dt.date(2026, 1, 1) + dt.timedelta(days=31 * k)).strftime("%Y-%m")
+        p = f"{2025 + k // 12}-{k % 12 + 1:02d}"
         s, kb, steps = run_once(hist_inbox, p, hist_wh)
         history.append((p, s, kb, steps["_lines"], hist_wh.stat().st_size))
         print(f"history {p}: {s:.1f} s", flush=True)
