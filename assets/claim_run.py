@@ -19,7 +19,7 @@ from claimrecon import controls, ingest, judge
 from claimrecon import reports as reports_mod
 from claimrecon.db import run_script
 from claimrecon.errors import RunRefused
-from claimrecon.paths import PROCEDURE_CODES, SQL_DIR
+from claimrecon.paths import PROCEDURE_CODES
 from claimrecon.progress import step
 from contracts.rules import catalog_version
 from pipelines.resources import InboxResource, RuleParametersResource, WarehouseResource

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import html
 import io
 import os
 import re
@@ -28,7 +27,7 @@ import polars as pl
 
 MAX_SHEET_ROWS = 1_000_000  # Excel holds 1,048,576 rows; longer tables are cut with a note
 PROVIDER_SHEETS = 25  # providers with the largest adjustments get a sheet of their own
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = r"^[=+\-@\t\r]"  # text a spreadsheet would read as a formula (OWASP CSV injection)
 FIXED_TIME = dt.datetime(2000, 1, 1)  # workbook metadata: re-running a month gives the same bytes
 
 
@@ -37,13 +36,6 @@ def mask_id(value: str | None) -> str | None:
     if value is None:
         return None
     return "•" * max(0, len(value) - 2) + value[-2:]
-
-
-def safe_text(value):
-    """Text a spreadsheet would read as a formula gets a leading apostrophe (CSV) - OWASP's advice."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _q(con, sql: str, params: dict | None = None) -> pl.DataFrame:
@@ -131,7 +123,7 @@ def write_remittance(con, period: str, folder: Path) -> list[Path]:
         ORDER BY o.billing_provider_id NULLS LAST, o.icn, o.line_no, o.row_type, d.is_primary DESC, d.rule_id""",
             {"p": period})
     text_cols = [c for c, t in df.schema.items() if t == pl.Utf8 and c != "billing_provider_id"]
-    df = df.with_columns(pl.when(pl.col(c).str.contains(r"^[=+\-@\t\r]")).then("'" + pl.col(c)).otherwise(pl.col(c))
+    df = df.with_columns(pl.when(pl.col(c).str.contains(FORMULA_START)).then("'" + pl.col(c)).otherwise(pl.col(c))
                          .alias(c) for c in text_cols)
     df = df.with_columns(pl.col("billing_provider_id").fill_null("_unreadable_provider"))
     paths = []
@@ -160,7 +152,8 @@ def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, 
     datef = wb.add_format({"num_format": "yyyy-mm-dd"})
     ok = wb.add_format({"bold": True, "font_color": "#1A7F37"})
 
-    def table(ws, df: pl.DataFrame, first_row: int = 0, money_cols=(), note: str | None = None):
+    def table(ws, df: pl.DataFrame, first_row: int = 0, money_cols=(), note: str | None = None, sheet_table=True):
+        """Write df from first_row; a sheet of its own gets frozen headers and filters."""
         cut = df.height > MAX_SHEET_ROWS
         if cut:
             df = df.head(MAX_SHEET_ROWS)
@@ -183,9 +176,10 @@ def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, 
                     ws.write_datetime(i, j, dt.datetime(v.year, v.month, v.day), datef)
                 else:
                     ws.write_string(i, j, str(v))
-        ws.freeze_panes(first_row + 1, 0)
-        if df.width:
-            ws.autofilter(first_row, 0, first_row + max(df.height, 1), df.width - 1)
+        if sheet_table:
+            ws.freeze_panes(first_row + 1, 0)
+            if df.width:
+                ws.autofilter(first_row, 0, first_row + max(df.height, 1), df.width - 1)
         if cut or note:
             ws.write_string(first_row + df.height + 2, 0, note or f"Cut at {MAX_SHEET_ROWS:,} rows: query the warehouse for all of them.", bold)
 
@@ -218,9 +212,7 @@ def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, 
     r0 = 12
     ws.write_string(r0 - 1, 0, "By waiver program", bold)
     table(ws, bp.select("waiver_program", "claim_lines", "billed_amount", "paid_amount", "denied_amount", "rejected_amount"),
-          first_row=r0)
-    ws.freeze_panes(0, 0)
-    ws.autofilter(0, 0, 0, 0)
+          first_row=r0, sheet_table=False)
     if bp.height:
         ch = wb.add_chart({"type": "column", "subtype": "stacked"})
         for col, name, color in ((3, "Paid", "#2E7D32"), (4, "Denied", "#C62828"), (5, "Rejected", "#F9A825")):
@@ -232,8 +224,8 @@ def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, 
     reasons = data["reasons"]
     r1 = r0 + bp.height + 3
     ws.write_string(r1 - 1, 0, "Denials by reason", bold)
-    table(ws, reasons.select("rule_id", "carc", "rarc", "primary_lines", "units", "amount", "message"), first_row=r1)
-    ws.freeze_panes(0, 0)
+    table(ws, reasons.select("rule_id", "carc", "rarc", "primary_lines", "units", "amount", "message"), first_row=r1,
+          sheet_table=False)
     if reasons.height:
         ch2 = wb.add_chart({"type": "bar"})
         n = min(reasons.height, 15)
@@ -275,6 +267,12 @@ def _svg(fig) -> str:
     return text
 
 
+def _floats(df: pl.DataFrame, col: str, reverse: bool = False) -> list[float]:
+    """A money column as floats for plotting only (the figures themselves stay Decimal)."""
+    vals = [float(v) for v in df[col]]
+    return vals[::-1] if reverse else vals
+
+
 def _charts(data: dict[str, pl.DataFrame], period: str) -> dict[str, str]:
     import matplotlib
 
@@ -288,9 +286,7 @@ def _charts(data: dict[str, pl.DataFrame], period: str) -> dict[str, str]:
     fig, ax = plt.subplots(figsize=(6.2, 3.0))
     if bp.height:
         progs = bp["waiver_program"].to_list()
-        paid = [float(v) for v in bp["paid_amount"]]
-        den = [float(v) for v in bp["denied_amount"]]
-        rej = [float(v) for v in bp["rejected_amount"]]
+        paid, den, rej = (_floats(bp, c) for c in ("paid_amount", "denied_amount", "rejected_amount"))
         ax.bar(progs, paid, label="paid", color="#2E7D32")
         ax.bar(progs, den, bottom=paid, label="denied / reduced", color="#C62828")
         ax.bar(progs, rej, bottom=[a + b for a, b in zip(paid, den)], label="rejected", color="#F9A825")
@@ -301,23 +297,23 @@ def _charts(data: dict[str, pl.DataFrame], period: str) -> dict[str, str]:
     fig, ax = plt.subplots(figsize=(6.2, 0.3 * max(pv.height, 3) + 0.8))
     if pv.height:
         names = [str(x) for x in pv["billing_provider_id"].to_list()][::-1]
-        ax.barh(names, [float(v) for v in pv["denied_amount"]][::-1], color="#C62828", label="denied / reduced")
-        ax.barh(names, [float(v) for v in pv["rejected_amount"]][::-1],
-                left=[float(v) for v in pv["denied_amount"]][::-1], color="#F9A825", label="rejected")
+        denied = _floats(pv, "denied_amount", reverse=True)
+        ax.barh(names, denied, color="#C62828", label="denied / reduced")
+        ax.barh(names, _floats(pv, "rejected_amount", reverse=True), left=denied, color="#F9A825", label="rejected")
         ax.legend(frameon=False)
     ax.set_title("Providers with the most denied dollars ($)")
     out["provider"] = _svg(fig)
     rs = data["reasons"].head(15)
     fig, ax = plt.subplots(figsize=(6.2, 0.3 * max(rs.height, 3) + 0.8))
     if rs.height:
-        ax.barh(rs["rule_id"].to_list()[::-1], [float(v) for v in rs["amount"]][::-1], color="#C62828")
+        ax.barh(rs["rule_id"].to_list()[::-1], _floats(rs, "amount", reverse=True), color="#C62828")
     ax.set_title("Denied and reduced dollars by reason")
     out["reasons"] = _svg(fig)
     tr = data["trend"]
     fig, ax = plt.subplots(figsize=(6.2, 2.6))
     if tr.height:
-        ax.plot(tr["period"].to_list(), [float(v) for v in tr["paid_amount"]], marker="o", label="paid", color="#2E7D32")
-        ax.plot(tr["period"].to_list(), [float(v) for v in tr["denied_amount"]], marker="o", label="denied / reduced",
+        ax.plot(tr["period"].to_list(), _floats(tr, "paid_amount"), marker="o", label="paid", color="#2E7D32")
+        ax.plot(tr["period"].to_list(), _floats(tr, "denied_amount"), marker="o", label="denied / reduced",
                 color="#C62828")
         ax.legend(frameon=False)
     ax.set_title("Month over month ($)")
@@ -450,4 +446,5 @@ def digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-__all__ = ["build", "digest", "mask_id", "safe_text", "write_remittance", "write_workbook", "write_html", "html"]
+__all__ = ["build", "clear_folder", "digest", "mask_id", "publish_folder", "write_html", "write_remittance",
+           "write_workbook"]

@@ -2,7 +2,6 @@
 every asset check passing, and no PHI anywhere in Dagster's event log, run storage or compute logs."""
 
 import re
-import shutil
 from pathlib import Path
 
 import dagster as dg

@@ -4,14 +4,11 @@ tried in docs/reliability.md (written at the end of the test run, see conftest.p
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

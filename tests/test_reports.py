@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 from decimal import Decimal
-from pathlib import Path
 
 import duckdb
 import openpyxl
