@@ -32,6 +32,8 @@ def frame(*rows):
     ({"units": "2.5"}, "FE-VALUE"),
     ({"billed_amount": "-1.00"}, "FE-VALUE"),
     ({"service_date": "2026-03-01"}, "FE-VALUE"),          # after received
+    ({"units": "99999999999"}, "FE-VALUE"),                 # does not fit DECIMAL(12,2)
+    ({"billed_amount": "12345678901.00"}, "FE-VALUE"),
 ])
 def test_claim_edit_fails_and_clean_passes(change, rule):
     fails = fe.validate("claims", frame({}, change), CATALOG)
@@ -41,6 +43,10 @@ def test_claim_edit_fails_and_clean_passes(change, rule):
 def test_umpi_modifier_order_and_whole_decimal_units_pass():
     assert fe.validate("claims", frame({"billing_provider_id": "A123456789", "modifiers": "U3 UC", "units": "3.0"}),
                        CATALOG).height == 0
+
+
+def test_the_largest_amount_the_warehouse_holds_passes():
+    assert fe.validate("claims", frame({"billed_amount": "9999999999.99"}), CATALOG).height == 0
 
 
 def test_repeated_key_is_fe_value():
