@@ -26,6 +26,11 @@ c = pl.col
 RED_COLS = [f"red__{r}" for r in REDUCTION_ORDER]
 
 
+def in_force(rule_id: str) -> pl.Expr:
+    """True where the reduction is in force on the line's date of service (the catalog's effective dates)."""
+    return RULES[rule_id].in_force_on(c("service_date"))
+
+
 def _round_share(billed: pl.Expr, units: pl.Expr, total_units: pl.Expr) -> pl.Expr:
     """round-half-up(billed * units / total_units) on non-negative integers."""
     return pl.when(total_units > 0).then((2 * billed * units + total_units) // (2 * total_units)).otherwise(0)
@@ -63,6 +68,9 @@ def _documentation(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
     for rid in LOG_ORDER:
         minutes = minutes - c(f"removed__{rid}").fill_null(0).cast(pl.Int64)
         avail.append(pl.max_horizontal(claim_edits.units_from_minutes(minutes, c("is_daily"), p) - c("_used"), pl.lit(0)))
+    # GEN-DOC-UNITS not in force on the date: units beyond the documented ones are not cut (log contracts still are)
+    unexplained = pl.when(in_force("GEN-DOC-UNITS")).then(0).otherwise(pl.max_horizontal(b - avail[0], pl.lit(0)))
+    avail = [a + unexplained for a in avail]
     capped = [pl.min_horizontal(b, a) for a in avail]
     exprs = [pl.when(live).then(b - capped[0]).otherwise(0).alias("red__GEN-DOC-UNITS")]
     for i, rid in enumerate(LOG_ORDER):
@@ -110,9 +118,11 @@ def _competition(ev: pl.DataFrame, p: Parameters, hist_remote: pl.DataFrame) -> 
     day_key = ["recipient_id", "service_date"]
     rem_key = ["sa_number", "sa_line_no", "remote_year"]
     ev = ev.with_columns(
-        ((c("_d").sum().over(auth_key) + c("hist_auth_units")) > c("authorized_units")).fill_null(False).alias("_bind_auth"),
-        ((c("_dday").sum().over(day_key) + c("hist_day_units")) > p.daily_cap_units).alias("_bind_day"),
-        (c("is_ihs_remote") & ((c("_d").sum().over(rem_key) + c("hist_remote_units")) > c("remote_cap"))).fill_null(False).alias("_bind_rem"),
+        (in_force("GEN-AUTH-UNITS") & ((c("_d").sum().over(auth_key) + c("hist_auth_units")) > c("authorized_units")))
+        .fill_null(False).alias("_bind_auth"),
+        (in_force("IHS-DAILY-CAP") & ((c("_dday").sum().over(day_key) + c("hist_day_units")) > p.daily_cap_units)).alias("_bind_day"),
+        (in_force("IHS-REMOTE-CAP") & c("is_ihs_remote") & ((c("_d").sum().over(rem_key) + c("hist_remote_units")) > c("remote_cap")))
+        .fill_null(False).alias("_bind_rem"),
     )
     ev = ev.with_columns((live & (c("_bind_auth") | (c("_bind_day") & c("is_ihs_in_person")) | c("_bind_rem"))).alias("_contended"))
     red = {"GEN-AUTH-UNITS": {}, "IHS-DAILY-CAP": {}, "IHS-REMOTE-CAP": {}}
@@ -178,7 +188,7 @@ def _price(ev: pl.DataFrame, p: Parameters) -> tuple[pl.DataFrame, pl.DataFrame]
     paid_units = pl.when(denied).then(0).otherwise(rem)
     ev = ev.with_columns(paid_units.alias("paid_units"))
     share = pl.when(denied).then(0).otherwise(shares[-1])
-    rate_cap = c("paid_units") * c("rate_cents").fill_null(0)
+    rate_cap = pl.when(in_force("GEN-PRICE")).then(c("paid_units") * c("rate_cents").fill_null(0)).otherwise(share)
     ev = ev.with_columns(pl.min_horizontal(share, rate_cap).alias("paid_cents"), share.alias("_share"))
     ev = ev.with_columns((c("_share") - c("paid_cents")).alias("price_cents"))
     amount_exprs = []

@@ -78,10 +78,12 @@ FULL_DENIAL = [r for r in PRECEDENCE if r not in ("GEN-DOC-UNITS", "GEN-AUTH-UNI
 
 
 def contract(p: Parameters) -> pa.DataFrameSchema:
+    """One check per rule, in precedence order. A line passes a rule not in force on its date of service."""
     cks = checks(p)
     ordered = [r for r in PRECEDENCE if r in cks]
+    passes = {r: cks[r].fill_null(False) | ~RULES[r].in_force_on(c("service_date")) for r in ordered}
     return pa.DataFrameSchema(
-        checks=[pa.Check(lambda d, e=cks[r]: d.lazyframe.select(e.fill_null(False)), name=r) for r in ordered],
+        checks=[pa.Check(lambda d, e=passes[r]: d.lazyframe.select(e), name=r) for r in ordered],
         name="claim_edits", strict=False,
         description="; ".join(f"{r}: {RULES[r].citation}" for r in ordered),
     )

@@ -42,6 +42,16 @@ class Rule:
     def in_force(self, on: dt.date) -> bool:
         return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
 
+    def in_force_on(self, date):
+        """A Polars expression: True where the rule is in force on `date` (an expression over dates).
+        Contracts pass a row when its rule is not in force for its date of service."""
+        import polars as pl
+
+        ok = date >= pl.lit(self.effective_from)
+        if self.effective_to is not None:
+            ok = ok & (date <= pl.lit(self.effective_to))
+        return ok.fill_null(True)
+
 
 def _fe(rule_id: str, message: str) -> Rule:
     # A rejected claim line is unprocessable: X12 CARC 16 with RARC MA130, so it balances in the ledger.

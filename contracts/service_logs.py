@@ -46,8 +46,13 @@ assert list(LOG_CHECKS) == LOG_ORDER, "log contracts must follow the spec's tabl
 
 
 def contract() -> pa.DataFrameSchema:
+    """One check per rule. A contact passes a rule not in force on its date of service (rules.md:
+    "a month re-run later is judged by the rules in force for its dates of service")."""
+    def passes(rid: str, ok: pl.Expr) -> pl.Expr:
+        return ok.fill_null(False) | ~RULES[rid].in_force_on(c("service_date"))
+
     return pa.DataFrameSchema(
-        checks=[pa.Check(lambda d, e=ok: d.lazyframe.select(e.fill_null(False)), name=rid)
+        checks=[pa.Check(lambda d, e=passes(rid, ok): d.lazyframe.select(e), name=rid)
                 for rid, (ok, _) in LOG_CHECKS.items()],
         name="service_log_contracts", strict=False,
         description="; ".join(f"{r}: {RULES[r].citation}" for r in LOG_ORDER),

@@ -108,3 +108,11 @@ WHERE b.billable_minutes > 0
                   AND k.billing_provider_id = c.provider_id AND k.procedure_code = c.procedure_code
                   AND k.modifiers = c.modifiers AND k.service_date = c.service_date)
 ORDER BY b.provider_id, b.log_id;
+
+-- A finding counts only where its rule is in force (the catalog's effective dates) on its subject date,
+-- or on the period's last day for findings about a month (caseload, training).
+DELETE FROM findings f
+WHERE f.period = $period AND EXISTS (
+    SELECT 1 FROM rules r WHERE r.rule_id = f.rule_id
+      AND NOT (coalesce(f.subject_date, CAST($period_end AS DATE)) BETWEEN r.effective_from
+               AND coalesce(r.effective_to, DATE '9999-12-31')));
