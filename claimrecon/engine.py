@@ -84,8 +84,10 @@ def _documentation(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
 def _remote_year(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
     """Agreement-year index of each line and the year's prorated remote cap plus exception units."""
     sd, st, en = c("service_date"), c("sa_start"), c("sa_end")
-    k = (sd.dt.year() - st.dt.year()) - pl.when(
-        (sd.dt.month() * 100 + sd.dt.day()) < (st.dt.month() * 100 + st.dt.day())).then(1).otherwise(0)
+    def month_day(d: pl.Expr) -> pl.Expr:  # dt.month() is Int8: widen before multiplying
+        return d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)
+
+    k = (sd.dt.year() - st.dt.year()) - pl.when(month_day(sd) < month_day(st)).then(1).otherwise(0)
     ev = ev.with_columns(k.alias("remote_year"))
     ys = st.dt.offset_by(pl.format("{}y", c("remote_year")))
     ye = pl.min_horizontal(en, ys.dt.offset_by("1y").dt.offset_by("-1d"))
