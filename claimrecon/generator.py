@@ -14,6 +14,7 @@ tests compare the pipeline against intent, not against a second copy of the engi
 from __future__ import annotations
 
 import csv
+import hashlib
 import datetime as dt
 import io
 import random
@@ -497,6 +498,7 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
     truth: list[dict] = []
     prev: Month | None = None
     prev_period = None
+    sent: set[str] = set()  # reference snapshot contents already written
     for k in range(months):
         period = month_add(start, k)
         service_month = month_add(period, -1)
@@ -533,9 +535,16 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
         shutil.copyfile(first_log, dup)
         truth.append({"period": period, "icn": "", "line_no": "", "expected_outcome": "rejected",
                       "expected_rule": "FE-DUPLICATE-FILE", "source_file": f"{period}/service_logs/{dup.name}", "row_number": "0"})
-        _write_csv(root / "reference" / "recipients.csv", REC_COLS, w.recipients)
-        _write_csv(root / "reference" / "providers.csv", PROV_COLS, w.providers)
-        _write_csv(root / "reference" / "staff.csv", STAFF_COLS, w.staff)
+        for name, cols, rows in (("recipients", REC_COLS, w.recipients), ("providers", PROV_COLS, w.providers),
+                                 ("staff", STAFF_COLS, w.staff)):
+            ref = root / "reference" / f"{name}.csv"
+            _write_csv(ref, cols, rows)
+            digest = hashlib.sha256(ref.read_bytes()).hexdigest()
+            if digest in sent:  # an unchanged snapshot resent: skipped as already loaded, and reported
+                truth.append({"period": period, "icn": "", "line_no": "", "expected_outcome": "rejected",
+                              "expected_rule": "FE-DUPLICATE-FILE", "source_file": f"{period}/reference/{ref.name}",
+                              "row_number": "0"})
+            sent.add(digest)
         truth += m.truth
         prev, prev_period = m, period
     _write_csv(out / "ground_truth.csv", ["period", "icn", "line_no", "expected_outcome", "expected_rule", "source_file",
