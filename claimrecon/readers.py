@@ -116,52 +116,72 @@ def _extra_json(d: dict[str, str]) -> str:
     return json.dumps(d, ensure_ascii=False, sort_keys=True)
 
 
+def _lines(data: bytes) -> pl.DataFrame:
+    """Every non-blank physical line as (_row, _raw, _bad): 1-based line number, text without the line
+    ending, and whether it is not valid UTF-8 (then shown with backslash escapes). A valid UTF-8 file
+    (the usual case) is split in Polars, not in Python, so millions of lines cost no Python objects."""
+    schema = {"_row": pl.Int64, "_raw": pl.Utf8, "_bad": pl.Boolean}
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        lines, bad = _decode(data)
+        frame = pl.DataFrame({"_row": range(1, len(lines) + 1), "_raw": lines,
+                              "_bad": [i in bad for i in range(len(lines))]}, schema=schema)
+    else:
+        frame = (pl.DataFrame({"_raw": [text]}, schema={"_raw": pl.Utf8})
+                 .select(c("_raw").str.split("\n").explode())
+                 .with_row_index("_row", offset=1)
+                 .select(c("_row").cast(pl.Int64), c("_raw").str.strip_suffix("\r"), pl.lit(False).alias("_bad")))
+        del text
+        if frame.height and frame["_raw"][0].startswith(BOM):
+            frame = frame.with_columns(pl.when(c("_row") == 1).then(c("_raw").str.strip_prefix(BOM))
+                                       .otherwise(c("_raw")).alias("_raw"))
+    return frame.filter(c("_raw").str.strip_chars() != "")
+
+
 def read_delimited(path: Path, known: list[str], sep: str, trailer: bool) -> RawFile:
     """Read one inbox file. ``known`` are the data-dictionary columns (missing ones come back null)."""
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
-    lines, bad = _decode(data)
-    # Drop the final empty string after a trailing newline, and fully blank lines (not records).
-    numbered = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() != ""]
-    bad_rows = {i + 1 for i in bad}
+    nb = _lines(data)  # blank lines (and the end after a final newline) are not records
     empty = RawFile(path, sha, [], _frame([], known, []))
-    if not numbered:
+    if not nb.height:
         empty.problem = "the file is empty"
         if trailer:
             empty.trailer = None
         return empty
-    header_row, header_line = numbered[0]
-    body = numbered[1:]
+    _, header_line, header_bad = nb.row(0)
+    body = nb.slice(1)
     trl = None
-    if trailer:
-        if body and body[-1][1].startswith("TRL"):
-            trl = _parse_trailer(body[-1][1])
-            trl = trl or Trailer(None, None, body[-1][1])
-            body = body[:-1]
+    if trailer and body.height:
+        last = body["_raw"][-1]
+        if last.startswith("TRL"):
+            trl = _parse_trailer(last) or Trailer(None, None, last)
+            body = body.slice(0, body.height - 1)
     try:
         header = next(csv.reader([header_line], delimiter=sep)) if sep == "," else header_line.split(sep)
     except csv.Error:  # unreadable quoting in the header: the header names nothing we know
         header = header_line.split(sep)
     header = [h.strip() for h in header]
-    out = RawFile(path, sha, header, _frame(header, known, []), trailer=trl, detail_lines=len(body))
-    if header_row in bad_rows or len(set(header)) != len(header) or not set(known) & set(header):
-        reason = "the header is not valid UTF-8" if header_row in bad_rows else (
+    out = RawFile(path, sha, header, _frame(header, known, []), trailer=trl, detail_lines=body.height)
+    if header_bad or len(set(header)) != len(header) or not set(known) & set(header):
+        reason = "the header is not valid UTF-8" if header_bad else (
             "the header repeats a column name" if len(set(header)) != len(header) else "the header names none of the expected columns")
         out.problem = reason
-        out.rejects = [(r, f"unreadable file: {reason}", ln) for r, ln in body]
+        out.rejects = [(r, f"unreadable file: {reason}", ln) for r, ln in body.select("_row", "_raw").iter_rows()]
         return out
-    rejects: list[tuple[int, str, str]] = []
-    good = [(r, ln) for r, ln in body if r not in bad_rows]
-    rejects.extend((r, "the record is not valid UTF-8 text", ln) for r, ln in body if r in bad_rows)
+    bad_rows = set(body.filter(c("_bad"))["_row"].to_list())
+    rejects: list[tuple[int, str, str]] = [(r, "the record is not valid UTF-8 text", ln)
+                                           for r, ln in body.filter(c("_bad")).select("_row", "_raw").iter_rows()]
+    s = body.filter(~c("_bad")).drop("_bad")
     ncol = len(header)
-    if sep == "," and any('"' in ln and ln.count('"') % 2 for _, ln in good):
+    if sep == "," and s.select((c("_raw").str.count_matches('"', literal=True) % 2 == 1).any()).item():
         # Quoted line breaks: let the csv module own the whole file.
         return _read_csv_module(out, known, data, bad_rows, rejects)
-    if not good:
+    if not s.height:
         out.rejects = rejects
         return out
-    s = pl.DataFrame({"_row": [r for r, _ in good], "_raw": [ln for _, ln in good]},
-                     schema={"_row": pl.Int64, "_raw": pl.Utf8})
     # Field count of every line, quoted separators excluded (vectorised); wrong counts are FE-PARSE.
     unquoted = c("_raw").str.replace_all(r'"(?:[^"]|"")*"', "") if sep == "," else c("_raw")
     s = s.with_columns((unquoted.str.count_matches(sep, literal=True) + 1).alias("_n"))
@@ -173,7 +193,8 @@ def read_delimited(path: Path, known: list[str], sep: str, trailer: bool) -> Raw
     fields = None
     if s.height:
         try:  # the lines already have the right field count: Polars' parser only splits and unquotes
-            fields = pl.read_csv(io.BytesIO("\n".join(s["_raw"].to_list()).encode() + b"\n"), has_header=False,
+            joined = s.select(c("_raw").str.join("\n")).item()
+            fields = pl.read_csv(io.BytesIO(joined.encode() + b"\n"), has_header=False,
                                  infer_schema=False, separator=sep, quote_char='"' if sep == "," else None,
                                  new_columns=names, raise_if_empty=False)
         except pl.exceptions.PolarsError:
