@@ -14,8 +14,8 @@ tests compare the pipeline against intent, not against a second copy of the engi
 from __future__ import annotations
 
 import csv
-import hashlib
 import datetime as dt
+import hashlib
 import io
 import random
 import shutil

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from contracts.rules import LOG_ORDER, PRECEDENCE, RULES, Parameters
+from contracts.rules import LOG_ORDER, PRECEDENCE, RULES, Parameters, passes
 
 c = pl.col
 TRAINING_LICENSE = "245D_INTENSIVE"
@@ -81,9 +81,8 @@ def contract(p: Parameters) -> pa.DataFrameSchema:
     """One check per rule, in precedence order. A line passes a rule not in force on its date of service."""
     cks = checks(p)
     ordered = [r for r in PRECEDENCE if r in cks]
-    passes = {r: cks[r].fill_null(False) | ~RULES[r].in_force_on(c("service_date")) for r in ordered}
     return pa.DataFrameSchema(
-        checks=[pa.Check(lambda d, e=passes[r]: d.lazyframe.select(e), name=r) for r in ordered],
+        checks=[pa.Check(lambda d, e=passes(r, cks[r]): d.lazyframe.select(e), name=r) for r in ordered],
         name="claim_edits", strict=False,
         description="; ".join(f"{r}: {RULES[r].citation}" for r in ordered),
     )

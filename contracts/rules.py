@@ -39,9 +39,6 @@ class Rule:
     effective_to: dt.date | None = None
     evidence: tuple[str, ...] = field(default_factory=tuple)
 
-    def in_force(self, on: dt.date) -> bool:
-        return self.effective_from <= on and (self.effective_to is None or on <= self.effective_to)
-
     def in_force_on(self, date):
         """A Polars expression: True where the rule is in force on `date` (an expression over dates).
         Contracts pass a row when its rule is not in force for its date of service."""
@@ -220,6 +217,14 @@ def catalog_version() -> str:
     """A short hash of every rule definition: recorded in `runs` so a run names the rules it used."""
     payload = json.dumps([dataclasses.asdict(r) for r in ALL_RULES], default=str, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def passes(rule_id: str, ok):
+    """What a contract checks for one rule (a Polars expression): the row meets the rule, or the rule is
+    not in force on its date of service (rules.md: judged by the rules in force for its dates)."""
+    import polars as pl
+
+    return ok.fill_null(False) | ~RULES[rule_id].in_force_on(pl.col("service_date"))
 
 
 def auth_none_codes(variant: str) -> tuple[str, str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from contracts.rules import LOG_ORDER, RULES
+from contracts.rules import LOG_ORDER, RULES, passes
 
 c = pl.col
 remote = c("is_remote_ihs")
@@ -46,11 +46,7 @@ assert list(LOG_CHECKS) == LOG_ORDER, "log contracts must follow the spec's tabl
 
 
 def contract() -> pa.DataFrameSchema:
-    """One check per rule. A contact passes a rule not in force on its date of service (rules.md:
-    "a month re-run later is judged by the rules in force for its dates of service")."""
-    def passes(rid: str, ok: pl.Expr) -> pl.Expr:
-        return ok.fill_null(False) | ~RULES[rid].in_force_on(c("service_date"))
-
+    """One check per rule; a contact passes a rule not in force on its date of service."""
     return pa.DataFrameSchema(
         checks=[pa.Check(lambda d, e=passes(rid, ok): d.lazyframe.select(e), name=rid)
                 for rid, (ok, _) in LOG_CHECKS.items()],

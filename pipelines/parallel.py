@@ -41,7 +41,7 @@ def run_config(inbox: str, warehouse: str, reports_dir: str = "") -> dict:
 
 
 def execute(period: str, inbox: str, warehouse: str, instance: dg.DagsterInstance,
-            reports_dir: str = "") -> dg.ExecuteInProcessResult:
+            reports_dir: str = "") -> dg.JobExecutionResult:
     """One (month, region) partition on the multiprocess executor."""
     return dg.execute_job(dg.reconstructable(regional_claim_run), instance=instance,
                           run_config=run_config(inbox, warehouse, reports_dir),
