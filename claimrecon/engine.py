@@ -38,7 +38,9 @@ def _round_share(billed: pl.Expr, units: pl.Expr, total_units: pl.Expr) -> pl.Ex
 
 def judge(ev: pl.DataFrame, p: Parameters, hist_remote: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Judge the period's lines. Returns (outcomes, ledger) for the judged lines (row_type 'line')."""
-    ev = claim_edits.prepare(ev, p).sort("ord")
+    ev = claim_edits.prepare(ev, p)
+    if not ev["ord"].is_sorted():  # the evidence query already returns lines in order of judgement
+        ev = ev.sort("ord")
     fails = claim_edits.failures(ev, p)
     ev = ev.with_row_index("_idx")
     denial = (fails.filter(c("rule_id").is_in(claim_edits.FULL_DENIAL))
@@ -52,33 +54,41 @@ def judge(ev: pl.DataFrame, p: Parameters, hist_remote: pl.DataFrame) -> tuple[p
 
 
 def _documentation(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
-    """Documented units shared by the lines of one match key, greedy in order; cascade attribution."""
+    """Documented units shared by the lines of one match key, greedy in order; cascade attribution.
+
+    Each step of the cascade is materialised as a column that the next step reads, so every
+    expression stays small (nested expressions grow with the number of log contracts)."""
     live = c("denied_by").is_null()
     key = ["recipient_id", "billing_provider_id", "procedure_code", "modifiers", "service_date"]
     b = c("billed_units")
     ev = ev.with_columns(pl.when(live).then(b).otherwise(0).alias("_b_live"))
-    ev = ev.with_columns((c("_b_live").cum_sum().over(key, order_by="ord") - c("_b_live")).alias("_s_before"))
+    # the frame is in order of judgement (ord), so a running sum per key is the units billed before
+    ev = ev.with_columns((c("_b_live").cum_sum().over(key) - c("_b_live")).alias("_s_before"))
     final_units = c("billable_units")
     h = c("hist_doc_units")
     used = pl.when(h >= final_units).then(h).otherwise(pl.min_horizontal(h + c("_s_before"), final_units))
-    ev = ev.with_columns(used.alias("_used"))
-    # cascade: units left after each log contract's minutes are removed
-    minutes = c("raw_minutes").cast(pl.Int64)
-    avail = [pl.max_horizontal(claim_edits.units_from_minutes(minutes, c("is_daily"), p) - c("_used"), pl.lit(0))]
-    for rid in LOG_ORDER:
-        minutes = minutes - c(f"removed__{rid}").fill_null(0).cast(pl.Int64)
-        avail.append(pl.max_horizontal(claim_edits.units_from_minutes(minutes, c("is_daily"), p) - c("_used"), pl.lit(0)))
+    ev = ev.with_columns(used.alias("_used"), c("raw_minutes").cast(pl.Int64).alias("_min"))
+
+    def avail(minutes: pl.Expr) -> pl.Expr:  # units the minutes still support, less units used before
+        return pl.max_horizontal(claim_edits.units_from_minutes(minutes, c("is_daily"), p) - c("_used"), pl.lit(0))
+
     # GEN-DOC-UNITS not in force on the date: units beyond the documented ones are not cut (log contracts still are)
-    unexplained = pl.when(in_force("GEN-DOC-UNITS")).then(0).otherwise(pl.max_horizontal(b - avail[0], pl.lit(0)))
-    avail = [a + unexplained for a in avail]
-    capped = [pl.min_horizontal(b, a) for a in avail]
-    exprs = [pl.when(live).then(b - capped[0]).otherwise(0).alias("red__GEN-DOC-UNITS")]
+    ev = ev.with_columns(avail(c("_min")).alias("_a0"))
+    ev = ev.with_columns(pl.when(in_force("GEN-DOC-UNITS")).then(0).otherwise(pl.max_horizontal(b - c("_a0"), pl.lit(0)))
+                         .alias("_unexplained"))
+    # capped units standing after each log contract's minutes are removed: _cap0 before any, _capK after K
+    ev = ev.with_columns(pl.min_horizontal(b, c("_a0") + c("_unexplained")).alias("_cap0"))
+    for i, rid in enumerate(LOG_ORDER, start=1):
+        ev = ev.with_columns((c("_min") - c(f"removed__{rid}").fill_null(0).cast(pl.Int64)).alias("_min"))
+        ev = ev.with_columns(pl.min_horizontal(b, avail(c("_min")) + c("_unexplained")).alias(f"_cap{i}"))
+    n = len(LOG_ORDER)
+    exprs = [pl.when(live).then(b - c("_cap0")).otherwise(0).alias("red__GEN-DOC-UNITS")]
     for i, rid in enumerate(LOG_ORDER):
-        exprs.append(pl.when(live).then(capped[i] - capped[i + 1]).otherwise(0).alias(f"red__{rid}"))
-    exprs.append(pl.when(live).then(capped[-1]).otherwise(0).alias("_u_doc"))
+        exprs.append(pl.when(live).then(c(f"_cap{i}") - c(f"_cap{i + 1}")).otherwise(0).alias(f"red__{rid}"))
+    exprs.append(pl.when(live).then(c(f"_cap{n}")).otherwise(0).alias("_u_doc"))
+    exprs.append(pl.when(live).then(pl.max_horizontal(c("billable_units") - c("_used"), pl.lit(0))).alias("doc_units_available"))
     ev = ev.with_columns(exprs)
-    return ev.with_columns(
-        pl.when(live).then(pl.max_horizontal(c("billable_units") - c("_used"), pl.lit(0))).alias("doc_units_available"))
+    return ev.drop("_min", "_a0", "_unexplained", *[f"_cap{i}" for i in range(n + 1)])
 
 
 def _remote_year(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
@@ -182,12 +192,14 @@ def _price(ev: pl.DataFrame, p: Parameters) -> tuple[pl.DataFrame, pl.DataFrame]
     billed = c("billed_cents")
     denied = c("denied_by").is_not_null()
     # remaining units after each reduction, and the billed share still standing after it
-    rem = B
+    # (materialised step by step: `_rem` is read back, so no expression nests the ones before it)
+    ev = ev.with_columns(B.alias("_rem"))
     shares = []
-    for rid in REDUCTION_ORDER:
-        rem = rem - c(f"red__{rid}")
-        shares.append(_round_share(billed, rem, B))
-    paid_units = pl.when(denied).then(0).otherwise(rem)
+    for i, rid in enumerate(REDUCTION_ORDER):
+        ev = ev.with_columns((c("_rem") - c(f"red__{rid}")).alias("_rem"))
+        ev = ev.with_columns(_round_share(billed, c("_rem"), B).alias(f"_share{i}"))
+        shares.append(c(f"_share{i}"))
+    paid_units = pl.when(denied).then(0).otherwise(c("_rem"))
     ev = ev.with_columns(paid_units.alias("paid_units"))
     share = pl.when(denied).then(0).otherwise(shares[-1])
     rate_cap = pl.when(in_force("GEN-PRICE")).then(c("paid_units") * c("rate_cents").fill_null(0)).otherwise(share)
@@ -232,6 +244,11 @@ def _evidence(ev: pl.DataFrame) -> pl.DataFrame:
 
 
 def _ledger(ev: pl.DataFrame) -> pl.DataFrame:
+    """Ledger rows of the lines with adjustments. Only those lines are copied out of the wide frame
+    (almost every line is paid in full), and only they get an evidence JSON."""
+    red_cols = [f"red__{r}" for r in REDUCTION_ORDER]
+    touched = c("denied_by").is_not_null() | pl.any_horizontal([c(k) > 0 for k in red_cols]) | (c("price_cents") > 0)
+    ev = ev.filter(touched)
     ev_json = _evidence(ev)
     base = ["_idx", "icn", "line_no", "billed_units", "billed_cents", "auth_variant", "source_file", "source_row"]
     parts = []

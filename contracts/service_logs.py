@@ -79,23 +79,23 @@ def billability(evidence: pl.DataFrame) -> pl.DataFrame:
     flags = (fails.with_columns(pl.lit(True).alias("_f"))
              .pivot(on="rule_id", index="_idx", values="_f") if fails.height else pl.DataFrame(schema={"_idx": pl.UInt32}))
     ev = ev.join(flags, on="_idx", how="left")
-    remaining = pl.col("duration_minutes").cast(pl.Int64)
-    exprs = []
+    # One column per rule, each step reading the previous step's column: the expression stays linear
+    # (a nested `remaining` expression would double in size with every rule).
+    ev = ev.with_columns(pl.col("duration_minutes").cast(pl.Int64).alias("_left"))
     cols = []
     for rid in LOG_ORDER:
         failed = pl.col(rid).fill_null(False) if rid in ev.columns else pl.lit(False)
         _, part = LOG_CHECKS[rid]
-        take = remaining if part is None else pl.min_horizontal(remaining, pl.max_horizontal(part.cast(pl.Int64), pl.lit(0)))
+        left = pl.col("_left")
+        take = left if part is None else pl.min_horizontal(left, pl.max_horizontal(part.cast(pl.Int64), pl.lit(0)))
         take = pl.when(failed).then(take).otherwise(0)
-        exprs.append(take.alias(f"removed__{rid}"))
+        ev = ev.with_columns(take.alias(f"removed__{rid}")).with_columns((left - pl.col(f"removed__{rid}")).alias("_left"))
         cols.append((rid, failed))
-        remaining = remaining - take
-    ev = ev.with_columns(exprs)
     ev = ev.with_columns(
         (pl.col("duration_minutes") - pl.sum_horizontal([pl.col(f"removed__{r}") for r in LOG_ORDER])).alias("billable_minutes"),
-        pl.concat_list([pl.when(f).then(pl.lit(r)).otherwise(None) for r, f in cols]).list.drop_nulls().alias("_rules"),
+        pl.concat_str([pl.when(f).then(pl.lit(r)) for r, f in cols], separator=" ", ignore_nulls=True)
+          .fill_null("").alias("rule_ids"),
+        pl.coalesce([pl.when(f).then(pl.lit(r)) for r, f in cols]).alias("primary_rule_id"),
     )
-    ev = ev.with_columns(pl.col("_rules").list.join(" ").alias("rule_ids"),
-                         pl.col("_rules").list.first().alias("primary_rule_id"))
-    drop = [r for r in LOG_ORDER if r in ev.columns] + ["_idx", "_rules"]
+    drop = [r for r in LOG_ORDER if r in ev.columns] + ["_idx", "_left"]
     return ev.drop(drop)
