@@ -16,7 +16,7 @@ import duckdb
 import polars as pl
 
 from claimrecon.errors import RunRefused
-from claimrecon.readers import RawFile, read_delimited, sha256_of
+from claimrecon.readers import Batch, RawFile, read_files, sha256_of
 from contracts import front_end as fe
 
 
@@ -96,7 +96,7 @@ def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, fil
 
 # ---------------------------------------------------------------------------- control trailers
 
-def _control(raw: RawFile, kind: Kind, name: str) -> tuple[int, Decimal]:
+def _control(raw: RawFile, name: str, total: Decimal) -> tuple[int, Decimal]:
     if raw.trailer is None:
         raise RunRefused(f"{name}: FE-CONTROL: the control trailer (TRL|count|total) is missing; the file was refused")
     t = raw.trailer
@@ -105,29 +105,42 @@ def _control(raw: RawFile, kind: Kind, name: str) -> tuple[int, Decimal]:
     if t.count != raw.detail_lines:
         raise RunRefused(f"{name}: FE-CONTROL: the trailer counts {t.count} detail lines but the file has "
                          f"{raw.detail_lines}; the file was refused")
-    total = _column_total(raw, kind)
     if total != t.total:
         raise RunRefused(f"{name}: FE-CONTROL: the trailer total {t.total} does not match {total} summed "
                          f"from the detail lines; the file was refused")
     return t.count, t.total
 
 
-def _column_total(raw: RawFile, kind: Kind) -> Decimal:
-    """Sum of the trailer's column over every detail line where it can be read (by header position)."""
+PLAIN_NUMBER = r"^[+-]?\d{1,18}(\.\d{1,9})?$"
+
+
+def _column_totals(batch: Batch, kind: Kind) -> dict[int, Decimal]:
+    """Per file: the sum of the trailer's column over every detail line where it can be read (by header
+    position), exactly. Plain numbers are summed as Polars decimals; anything else (rare) in Python."""
     col = kind.trailer_total
-    total = Decimal("0")
-    if col in raw.header:
-        vals = raw.rows.get_column(col).drop_nulls().to_list() if raw.rows.height else []
-        i = raw.header.index(col)
-        vals += [ln.split(kind.sep)[i] for _, _, ln in raw.rejects if len(ln.split(kind.sep)) > i]
-        for v in vals:
-            try:
-                d = Decimal(v.strip())
-                if d.is_finite():
-                    total += d
-            except (InvalidOperation, AttributeError):
-                pass
-    return total
+    totals: dict[int, Decimal] = {i: Decimal("0") for i in range(len(batch.files))}
+    rows = batch.rows
+    if rows.height and col in rows.columns:
+        v = pl.col(col).str.strip_chars()
+        plain = rows.filter(v.str.contains(PLAIN_NUMBER))
+        for f, t in (plain.group_by("_file").agg(v.cast(pl.Decimal(38, 9)).sum()).iter_rows()):
+            totals[f] += Decimal(t)
+        odd = rows.filter(pl.col(col).is_not_null() & ~v.str.contains(PLAIN_NUMBER)).select("_file", col)
+        extra = list(odd.iter_rows())
+    else:
+        extra = []
+    for i, raw in enumerate(batch.files):
+        if col in raw.header:
+            j = raw.header.index(col)
+            extra += [(i, parts[j]) for _, _, ln in raw.rejects if len(parts := ln.split(kind.sep)) > j]
+    for i, value in extra:
+        try:
+            d = Decimal(value.strip())
+            if d.is_finite():
+                totals[i] += d
+        except (InvalidOperation, AttributeError):
+            pass
+    return totals
 
 
 # ---------------------------------------------------------------------------- loading
@@ -141,39 +154,36 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
     the per-file cost of a contract is paid once, however many provider files arrive."""
     kind = KINDS[kind_name]
     stats = {"files": 0, "detail_lines": 0, "loaded": 0, "rejected": 0}
-    files: list[tuple[str, str, RawFile]] = []
-    frames: list[pl.DataFrame] = []
-    rejects: list[tuple[str, int, str, str, str]] = []  # (file, row, rule, message, raw)
-    controls: dict[str, tuple[int | None, Decimal | None]] = {}
-    for name, (k, sha, status) in sorted(plan.items()):
-        if k != kind_name or status != "pending":
-            continue
-        path = Path(inbox).resolve() / name
-        raw = read_delimited(path, fe.columns(kind_name), kind.sep, trailer=kind.trailer_total is not None)
-        controls[name] = _control(raw, kind, name) if kind.trailer_total is not None else (None, None)
-        rejects += [(name, r, "FE-PARSE", msg, rawtxt) for r, msg, rawtxt in raw.rejects]
-        files.append((name, sha, raw))
-        if raw.rows.height:
-            frames.append(raw.rows.with_columns(pl.lit(name).alias("_file"), pl.lit(sha).alias("_sha")))
-    if not files:
+    pending = [(name, sha) for name, (k, sha, status) in sorted(plan.items()) if k == kind_name and status == "pending"]
+    if not pending:
         return stats
-    frame = (pl.concat(frames, how="vertical") if frames else
-             files[0][2].rows.with_columns(pl.lit(None, pl.Utf8).alias("_file"), pl.lit(None, pl.Utf8).alias("_sha")))
+    names = [n for n, _ in pending]
+    batch = read_files([Path(inbox).resolve() / n for n in names], fe.columns(kind_name), kind.sep,
+                       trailer=kind.trailer_total is not None)
+    sums = _column_totals(batch, kind) if kind.trailer_total is not None else {}
+    controls: dict[str, tuple[int | None, Decimal | None]] = {}
+    rejects: list[tuple[str, int, str, str, str]] = []  # (file, row, rule, message, raw)
+    for i, (name, raw) in enumerate(zip(names, batch.files)):
+        controls[name] = _control(raw, name, sums[i]) if kind.trailer_total is not None else (None, None)
+        rejects += [(name, r, "FE-PARSE", msg, rawtxt) for r, msg, rawtxt in raw.rejects]
+    # `_file` is the file's index in `names` until the insert (3 M repeated file names cost memory)
+    frame = batch.rows
     fails = fe.validate(kind_name, frame, catalog_keys)
     if fails.height:
         frame = frame.with_row_index("_idx")
         bad = frame.join(fails.with_columns(pl.col("_idx").cast(pl.UInt32)), on="_idx")
-        rejects += list(bad.select("_file", "_row", "rule_id", "message", "_raw").iter_rows())
+        rejects += [(names[f], r, rule, msg, raw) for f, r, rule, msg, raw in
+                    bad.select("_file", "_row", "rule_id", "message", "_raw").iter_rows()]
         frame = frame.join(fails.select(pl.col("_idx").cast(pl.UInt32)), on="_idx", how="anti").drop("_idx")
     if kind_name == "claims":
         frame, more = _claim_history_edits(con, period, frame)
-        rejects += more
+        rejects += [(names[f], *rest) for f, *rest in more]
     rejects.sort(key=lambda r: (r[0], r[1]))
-    _insert_rejects(con, period, kind_name, {n: s for n, s, _ in files}, rejects)
+    _insert_rejects(con, period, kind_name, dict(pending), rejects)
     if kind_name == "claims":
-        _insert_rejected_claims(con, period, {n: raw.header for n, _, raw in files}, rejects)
-    _insert(con, period, kind_name, frame)
-    loaded_by_file = dict(frame.group_by("_file").len().iter_rows()) if frame.height else {}
+        _insert_rejected_claims(con, period, {n: raw.header for n, raw in zip(names, batch.files)}, rejects)
+    _insert(con, period, kind_name, frame, names, [sha for _, sha in pending])
+    loaded_by_file = {names[f]: n for f, n in frame.group_by("_file").len().iter_rows()} if frame.height else {}
     rejected_by_file: dict[str, int] = {}
     for r in rejects:
         rejected_by_file[r[0]] = rejected_by_file.get(r[0], 0) + 1
@@ -182,7 +192,7 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
         col = "billed_amount" if kind_name == "claims" else "authorized_units"
         totals = dict(con.execute(f"SELECT source_file, sum({col}) FROM {kind.table} WHERE period = ? GROUP BY 1",
                                   [period]).fetchall())
-    for name, sha, raw in files:
+    for (name, sha), raw in zip(pending, batch.files):
         loaded, rejected = loaded_by_file.get(name, 0), rejected_by_file.get(name, 0)
         count, total = controls[name]
         con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, NULL)",
@@ -242,52 +252,57 @@ def _insert_rejected_claims(con, period, headers: dict[str, list[str]], rejects)
 
 
 def _claim_history_edits(con, period: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, list]:
-    """FE-ADJUSTMENT (needs the claim history) and ICNs already received in an earlier period."""
+    """FE-ADJUSTMENT (needs the claim history) and ICNs already received in an earlier period.
+
+    Claims are taken in order of judgement (received date, ICN, line). Whether an original claim
+    (adjustment_ind 0) is sound depends on its own lines only, so that is decided set-based; only
+    voids and replacements (a handful a month) depend on what came before them, and go one by one."""
     if frame.height == 0:
         return frame, []
+    c = pl.col
     frame = frame.with_row_index("_i")
     inactive = {r[0] for r in con.execute(
         "SELECT DISTINCT original_icn FROM claims WHERE period < ? AND adjustment_ind IN ('1','4')", [period]).fetchall()}
-    earlier_icns = {r[0] for r in con.execute("SELECT DISTINCT icn FROM claims WHERE period < ?", [period]).fetchall()}
-    prior_icns = earlier_icns
+    earlier = pl.DataFrame({"icn": [r[0] for r in con.execute(
+        "SELECT DISTINCT icn FROM claims WHERE period < ?", [period]).fetchall()]}, schema={"icn": pl.Utf8})
+    earlier_icns = set(earlier["icn"].to_list())
+    # ICNs already received in another period: a repeated key, not a new claim (FE-VALUE comes first).
+    bad = frame.join(earlier, on="icn", how="semi").select("_i", pl.lit("FE-VALUE").alias("rule_id"),
+                                                            pl.lit("icn was already received in another period").alias("message"))
+    claims = (frame.sort(["received_date", "icn", "line_no"]).with_row_index("_pos")
+              .group_by("icn").agg(c("_pos").min(), c("adjustment_ind").first().alias("adj"),
+                                   c("original_icn").first().alias("orig"),
+                                   (pl.struct("adjustment_ind", "original_icn").n_unique() > 1).alias("disagree"))
+              .sort("_pos"))
+    reason = (pl.when(c("disagree")).then(pl.lit("the lines of the claim disagree on adjustment_ind or original_icn"))
+              .when((c("adj") == "0") & c("orig").is_not_null())
+              .then(pl.lit("original_icn is given on an original claim (adjustment_ind 0)"))
+              .when(c("adj").is_in(["1", "4"]) & c("orig").is_null()).then(pl.lit("a void or replacement without original_icn")))
+    claims = claims.with_columns(reason.alias("reason"))
+    # ICN -> position of the claims accepted so far; originals are accepted on their own lines alone
+    accepted = dict(claims.filter(c("reason").is_null() & ~c("adj").is_in(["1", "4"])).select("icn", "_pos").iter_rows())
+    verdict: dict[str, str] = {}
+    for icn, pos, adj, orig, why in (claims.filter(c("adj").is_in(["1", "4"])).select("icn", "_pos", "adj", "orig", "reason")
+                                     .iter_rows()):
+        if why is None and orig not in earlier_icns and not (orig in accepted and accepted[orig] < pos):
+            why = "the void or replacement names a claim never received"
+        elif why is None and orig in inactive:
+            why = "the claim named by original_icn was already voided or replaced"
+        if why is None:
+            accepted[icn] = pos
+            inactive.add(orig)
+        else:
+            verdict[icn] = why
+    adj_bad = claims.filter(c("reason").is_not_null() & ~c("adj").is_in(["1", "4"])).select("icn", "reason")
+    if verdict:
+        adj_bad = pl.concat([adj_bad, pl.DataFrame({"icn": list(verdict), "reason": list(verdict.values())},
+                                                   schema={"icn": pl.Utf8, "reason": pl.Utf8})])
+    adj_rows = (frame.join(adj_bad, on="icn").join(bad.select("_i"), on="_i", how="anti")
+                .select("_i", pl.lit("FE-ADJUSTMENT").alias("rule_id"), c("reason").alias("message")))
+    idx = pl.concat([bad, adj_rows]).sort("_i")
     rejects: list = []
-    bad: dict[int, tuple[str, str]] = {}
-    # ICNs already received in another period: a repeated key, not a new claim.
-    for i, icn in frame.select("_i", "icn").iter_rows():
-        if icn in prior_icns:
-            bad[i] = ("FE-VALUE", "icn was already received in another period")
-    ordered = frame.sort(["received_date", "icn", "line_no"]).select(
-        "_i", "icn", "adjustment_ind", "original_icn").rows()
-    by_claim: dict[str, list] = {}
-    for i, icn, adj, orig in ordered:
-        by_claim.setdefault(icn, []).append((i, adj, orig))
-    known = set(earlier_icns)
-    verdict: dict[str, str | None] = {}
-    for icn, lines in by_claim.items():  # claims in order of judgement (dicts keep insertion order)
-        adj, orig = lines[0][1], lines[0][2]
-        reason = None
-        if any(a != adj or o != orig for _, a, o in lines):
-            reason = "the lines of the claim disagree on adjustment_ind or original_icn"
-        elif adj == "0" and orig is not None:
-            reason = "original_icn is given on an original claim (adjustment_ind 0)"
-        elif adj in ("1", "4") and orig is None:
-            reason = "a void or replacement without original_icn"
-        elif adj in ("1", "4") and orig not in known:
-            reason = "the void or replacement names a claim never received"
-        elif adj in ("1", "4") and orig in inactive:
-            reason = "the claim named by original_icn was already voided or replaced"
-        verdict[icn] = reason
-        if reason is None:
-            known.add(icn)
-            if adj in ("1", "4"):
-                inactive.add(orig)
-        for i, _, _ in lines:
-            if reason and i not in bad:
-                bad[i] = ("FE-ADJUSTMENT", reason)
-    if bad:
-        idx = pl.DataFrame({"_i": list(bad), "rule_id": [v[0] for v in bad.values()],
-                            "message": [v[1] for v in bad.values()]}, schema={"_i": pl.UInt32, "rule_id": pl.Utf8, "message": pl.Utf8})
-        rej = frame.join(idx, on="_i")
+    if idx.height:
+        rej = frame.join(idx, on="_i").sort("_i")
         rejects = list(rej.select("_file", "_row", "rule_id", "message", "_raw").iter_rows())
         frame = frame.join(idx.select("_i"), on="_i", how="anti")
     return frame.drop("_i"), rejects
@@ -330,19 +345,32 @@ INSERTS = {
 }
 
 
-def _insert(con, period: str, kind: str, frame: pl.DataFrame) -> int:
+def _via_unique(frame: pl.DataFrame, col: str, expr: pl.Expr) -> pl.Series:
+    """`expr` (over `col` alone) evaluated once per distinct value and mapped back: codes, modifiers and
+    times repeat millions of times in a state's month but take a few hundred values."""
+    u = frame.select(pl.col(col).unique().drop_nulls())
+    mapped = u.select(expr).to_series()
+    return frame.select(pl.col(col).replace_strict(u.to_series(), mapped, default=None,
+                                                   return_dtype=mapped.dtype)).to_series()
+
+
+def _insert(con, period: str, kind: str, frame: pl.DataFrame, names: list[str], shas: list[str]) -> int:
+    """Insert the surviving records; `_file` (an index into names/shas) becomes source_file and file_sha256."""
     if frame.height == 0:
         return 0
     if "modifiers" in frame.columns:
-        frame = frame.with_columns(fe.normalized_modifiers().alias("modifiers"))
+        frame = frame.with_columns(pl.col("modifiers").fill_null(""))
+        frame = frame.with_columns(_via_unique(frame, "modifiers", fe.normalized_modifiers()).alias("modifiers"))
     if kind == "service_logs":
-        frame = frame.with_columns(fe.time_minutes("start_time").alias("_start"), fe.time_minutes("end_time").alias("_end"))
+        frame = frame.with_columns(_via_unique(frame, "start_time", fe.time_minutes("start_time")).alias("_start"),
+                                   _via_unique(frame, "end_time", fe.time_minutes("end_time")).alias("_end"))
         frame = frame.with_columns(((pl.col("_end") - pl.col("_start") + 1440) % 1440).alias("_dur"))
     if kind == "claims":
         frame = frame.with_columns(pl.col("original_icn").cast(pl.Utf8))
     con.register("_in", frame.drop("_raw").to_arrow())
     try:
-        con.execute(INSERTS[kind], {"period": period})
+        con.execute(INSERTS[kind].replace("_file, _row, _sha", "list_extract($files, _file + 1), _row, list_extract($shas, _file + 1)"),
+                    {"period": period, "files": names, "shas": shas})
     finally:
         con.unregister("_in")
     return frame.height

@@ -140,10 +140,92 @@ def _lines(data: bytes) -> pl.DataFrame:
     return frame.filter(c("_raw").str.strip_chars() != "")
 
 
+def _header_fields(header_line: str, sep: str) -> list[str]:
+    try:
+        header = next(csv.reader([header_line], delimiter=sep)) if sep == "," else header_line.split(sep)
+    except csv.Error:  # unreadable quoting in the header: the header names nothing we know
+        header = header_line.split(sep)
+    return [h.strip() for h in header]
+
+
+def _header_problem(header: list[str], known: list[str], header_bad: bool) -> str | None:
+    if header_bad:
+        return "the header is not valid UTF-8"
+    if len(set(header)) != len(header):
+        return "the header repeats a column name"
+    if not set(known) & set(header):
+        return "the header names none of the expected columns"
+    return None
+
+
+def _odd_quotes() -> pl.Expr:
+    return c("_raw").str.count_matches('"', literal=True) % 2 == 1
+
+
+def _split_fields(s: pl.DataFrame, header: list[str], known: list[str], sep: str
+                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split lines (columns _row, _raw and any others, such as _file) into the known fields.
+
+    Returns (records, wrong): records have one Utf8 column per known name (blank -> null), _extra
+    (JSON of columns the dictionary does not name) and the input's other columns; wrong are the lines
+    whose field count differs from the header's, with that count in _n. Vectorised: one pass over
+    however many files share this header."""
+    ncol = len(header)
+    # Field count of every line, quoted separators excluded; wrong counts are FE-PARSE.
+    unquoted = c("_raw").str.replace_all(r'"(?:[^"]|"")*"', "") if sep == "," else c("_raw")
+    s = s.with_columns((unquoted.str.count_matches(sep, literal=True) + 1).alias("_n"))
+    wrong = s.filter(c("_n") != ncol)
+    s = s.filter(c("_n") == ncol).drop("_n")
+    names = [f"_c{i}" for i in range(ncol)]
+    fields = None
+    if s.height:
+        try:  # the lines already have the right field count: Polars' parser only splits and unquotes
+            joined = s.select(c("_raw").str.join("\n")).item()
+            fields = pl.read_csv(io.BytesIO(joined.encode() + b"\n"), has_header=False,
+                                 infer_schema=False, separator=sep, quote_char='"' if sep == "," else None,
+                                 new_columns=names, raise_if_empty=False)
+            del joined
+        except pl.exceptions.PolarsError:
+            fields = None
+        if fields is None or fields.height != s.height:
+            fields = pl.DataFrame([list(f) for f in zip(*(next(csv.reader([ln], delimiter=sep))
+                                                          for ln in s["_raw"].to_list()))] or None,
+                                  schema=names, orient="col")
+    idx = {h: i for i, h in enumerate(header)}
+    extra_names = [h for h in header if h not in known]
+    exprs = []
+    for name in known:
+        if name in idx:
+            e = c(f"_c{idx[name]}").str.strip_chars()
+            exprs.append(pl.when(e == "").then(None).otherwise(e).alias(name))
+        else:
+            exprs.append(pl.lit(None, dtype=pl.Utf8).alias(name))
+    if extra_names:
+        exprs.append(pl.struct([c(f"_c{idx[h]}").alias(h) for h in sorted(extra_names)])
+                     .struct.json_encode().alias("_extra"))
+    else:
+        exprs.append(pl.lit(None, dtype=pl.Utf8).alias("_extra"))
+    others = [k for k in s.columns if k not in ("_row", "_raw")]
+    if fields is not None and s.height:
+        frame = pl.concat([fields, s], how="horizontal").select(*exprs, "_row", "_raw", *others)
+    else:
+        frame = _frame(header, known, []).with_columns(*[pl.lit(None, dtype=s.schema[k]).alias(k) for k in others])
+    return frame.select(*known, "_row", "_raw", "_extra", *others), wrong
+
+
+def _wrong_count_rejects(wrong: pl.DataFrame, ncol: int) -> list[tuple[int, str, str]]:
+    return [(r, f"wrong field count: {n} fields where the header has {ncol}", raw)
+            for r, raw, n in wrong.select("_row", "_raw", "_n").iter_rows()]
+
+
 def read_delimited(path: Path, known: list[str], sep: str, trailer: bool) -> RawFile:
     """Read one inbox file. ``known`` are the data-dictionary columns (missing ones come back null)."""
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
+    return _read_one(path, data, sha, known, sep, trailer)
+
+
+def _read_one(path: Path, data: bytes, sha: str, known: list[str], sep: str, trailer: bool) -> RawFile:
     nb = _lines(data)  # blank lines (and the end after a final newline) are not records
     empty = RawFile(path, sha, [], _frame([], known, []))
     if not nb.height:
@@ -159,15 +241,10 @@ def read_delimited(path: Path, known: list[str], sep: str, trailer: bool) -> Raw
         if last.startswith("TRL"):
             trl = _parse_trailer(last) or Trailer(None, None, last)
             body = body.slice(0, body.height - 1)
-    try:
-        header = next(csv.reader([header_line], delimiter=sep)) if sep == "," else header_line.split(sep)
-    except csv.Error:  # unreadable quoting in the header: the header names nothing we know
-        header = header_line.split(sep)
-    header = [h.strip() for h in header]
+    header = _header_fields(header_line, sep)
     out = RawFile(path, sha, header, _frame(header, known, []), trailer=trl, detail_lines=body.height)
-    if header_bad or len(set(header)) != len(header) or not set(known) & set(header):
-        reason = "the header is not valid UTF-8" if header_bad else (
-            "the header repeats a column name" if len(set(header)) != len(header) else "the header names none of the expected columns")
+    reason = _header_problem(header, known, header_bad)
+    if reason:
         out.problem = reason
         out.rejects = [(r, f"unreadable file: {reason}", ln) for r, ln in body.select("_row", "_raw").iter_rows()]
         return out
@@ -175,55 +252,102 @@ def read_delimited(path: Path, known: list[str], sep: str, trailer: bool) -> Raw
     rejects: list[tuple[int, str, str]] = [(r, "the record is not valid UTF-8 text", ln)
                                            for r, ln in body.filter(c("_bad")).select("_row", "_raw").iter_rows()]
     s = body.filter(~c("_bad")).drop("_bad")
-    ncol = len(header)
-    if sep == "," and s.select((c("_raw").str.count_matches('"', literal=True) % 2 == 1).any()).item():
+    if sep == "," and s.select(_odd_quotes().any()).item():
         # Quoted line breaks: let the csv module own the whole file.
         return _read_csv_module(out, known, data, bad_rows, rejects)
     if not s.height:
         out.rejects = rejects
         return out
-    # Field count of every line, quoted separators excluded (vectorised); wrong counts are FE-PARSE.
-    unquoted = c("_raw").str.replace_all(r'"(?:[^"]|"")*"', "") if sep == "," else c("_raw")
-    s = s.with_columns((unquoted.str.count_matches(sep, literal=True) + 1).alias("_n"))
-    wrong = s.filter(c("_n") != ncol)
-    rejects.extend((r, f"wrong field count: {n} fields where the header has {ncol}", raw)
-                   for r, raw, n in wrong.select("_row", "_raw", "_n").iter_rows())
-    s = s.filter(c("_n") == ncol).drop("_n")
-    names = [f"_c{i}" for i in range(ncol)]
-    fields = None
-    if s.height:
-        try:  # the lines already have the right field count: Polars' parser only splits and unquotes
-            joined = s.select(c("_raw").str.join("\n")).item()
-            fields = pl.read_csv(io.BytesIO(joined.encode() + b"\n"), has_header=False,
-                                 infer_schema=False, separator=sep, quote_char='"' if sep == "," else None,
-                                 new_columns=names, raise_if_empty=False)
-        except pl.exceptions.PolarsError:
-            fields = None
-        if fields is None or fields.height != s.height:
-            fields = pl.DataFrame([list(f) for f in zip(*(next(csv.reader([ln], delimiter=sep))
-                                                          for ln in s["_raw"].to_list()))] or None,
-                                  schema=names, orient="col") if s.height else None
-    idx = {h: i for i, h in enumerate(header)}
-    extra_names = [h for h in header if h not in known]
-    exprs = []
-    for name in known:
-        if name in idx:
-            e = c(f"_c{idx[name]}").str.strip_chars()
-            exprs.append(pl.when(e == "").then(None).otherwise(e).alias(name))
-        else:
-            exprs.append(pl.lit(None, dtype=pl.Utf8).alias(name))
-    if extra_names:
-        exprs.append(pl.struct([c(f"_c{idx[h]}").alias(h) for h in sorted(extra_names)])
-                     .struct.json_encode().alias("_extra"))
-    else:
-        exprs.append(pl.lit(None, dtype=pl.Utf8).alias("_extra"))
-    if fields is not None and s.height:
-        frame = pl.concat([fields, s], how="horizontal").select(*exprs, "_row", "_raw")
-    else:
-        frame = _frame(header, known, [])
-    out.rows = frame.select(*known, "_row", "_raw", "_extra")
+    out.rows, wrong = _split_fields(s, header, known, sep)
+    rejects.extend(_wrong_count_rejects(wrong, len(header)))
     out.rejects = sorted(rejects)
     return out
+
+
+@dataclass
+class Batch:
+    """Many files of one kind read together: per-file facts in ``files`` (their ``rows`` are left
+    empty) and every readable record of every file in ``rows``, with ``_file``, the file's index in
+    ``files``. Records are in file order, then line order."""
+
+    files: list[RawFile]
+    rows: pl.DataFrame
+
+
+def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool) -> Batch:
+    """Read many inbox files of one kind at once (a state's month has ~1,500 provider log files).
+
+    Files in the usual shape (valid UTF-8, a readable header, no quoted line breaks) are split and
+    parsed together, one vectorised pass per distinct header, so the per-file cost is a read and a
+    hash. Any other file goes through ``read_delimited``'s per-file path, with the same outcome."""
+    files: list[RawFile] = []
+    texts: dict[int, str] = {}
+    slow: dict[int, tuple[bytes, str]] = {}
+    for i, path in enumerate(paths):
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        files.append(RawFile(path, sha, [], _frame([], known, [])))
+        body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+        try:
+            texts[i] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            slow[i] = (data, sha)
+        del data, body
+    parts: list[pl.DataFrame] = []
+    if texts:
+        lines = (pl.DataFrame({"_file": list(texts), "_raw": list(texts.values())},
+                              schema={"_file": pl.Int32, "_raw": pl.Utf8})
+                 .select("_file", c("_raw").str.split("\n")).explode("_raw"))
+        texts.clear()
+        lines = lines.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_file").alias("_row"),
+                                   c("_raw").str.strip_suffix("\r"))
+        lines = (lines.with_columns(pl.when(c("_row") == 1).then(c("_raw").str.strip_prefix(BOM)).otherwise(c("_raw")))
+                 .filter(c("_raw").str.strip_chars() != ""))
+        first = lines.select(c("_file").is_first_distinct()).to_series()
+        heads = dict(lines.filter(first).select("_file", "_raw").iter_rows())
+        body = lines.filter(~first)
+        del lines, first
+        if trailer:
+            last = body.select(c("_file").is_last_distinct() & c("_raw").str.starts_with("TRL")).to_series()
+            for f, raw in body.filter(last).select("_file", "_raw").iter_rows():
+                files[f].trailer = _parse_trailer(raw) or Trailer(None, None, raw)
+            body = body.filter(~last)
+        counts = dict(body.group_by("_file").len().iter_rows())
+        odd = set(body.filter(_odd_quotes())["_file"].unique().to_list()) if sep == "," else set()
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for f in sorted(set(heads) | set(counts)):
+            raw = files[f]
+            if f not in heads:
+                raw.problem = "the file is empty"
+                continue
+            raw.header = _header_fields(heads[f], sep)
+            raw.detail_lines = counts.get(f, 0)
+            if _header_problem(raw.header, known, False) or f in odd:
+                slow[f] = (raw.path.read_bytes(), raw.sha256)
+                continue
+            groups.setdefault(tuple(raw.header), []).append(f)
+        for i in range(len(files)):
+            if i not in heads and i not in slow and files[i].problem is None:
+                files[i].problem = "the file is empty"
+        for header, members in groups.items():
+            s = body.filter(c("_file").is_in(members)) if len(groups) > 1 or slow else body
+            recs, wrong = _split_fields(s.select("_row", "_raw", "_file"), list(header), known, sep)
+            for f, rows in wrong.partition_by("_file", as_dict=True).items() if wrong.height else []:
+                files[f[0]].rejects = _wrong_count_rejects(rows, len(header))
+            parts.append(recs)
+        del body
+    for i, (data, sha) in sorted(slow.items()):
+        raw = _read_one(paths[i], data, sha, known, sep, trailer)
+        parts.append(raw.rows.with_columns(pl.lit(i, dtype=pl.Int32).alias("_file")))
+        raw.rows = _frame([], known, [])
+        files[i] = raw
+    rows = pl.concat(parts, how="vertical") if parts else _frame([], known, []).with_columns(
+        pl.lit(None, dtype=pl.Int32).alias("_file"))
+    if len(parts) > 1:
+        rows = rows.sort("_file", "_row")
+    for raw in files:
+        raw.rejects = sorted(raw.rejects)
+    return Batch(files, rows)
 
 
 def _read_csv_module(out: RawFile, known, data: bytes, bad_rows: set[int], rejects) -> RawFile:
