@@ -132,7 +132,6 @@ def log_billability(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     with step("log_billability") as info:
         t0 = time.perf_counter()
         with warehouse.warehouse.connect(period) as con:
-            run_script(con, "current_contacts.sql", {"period": period})
             stats = judge.log_billability(con, period, rules.parameters())
             _record_step(con, context, "log_billability", time.perf_counter() - t0, stats["contacts"])
             md = table_metadata(con, "log_billability", period)
@@ -187,7 +186,7 @@ def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ru
         with warehouse.warehouse.connect(period) as con:
             snaps = judge.snapshot_periods(con, period)
             run_script(con, "service_groups.sql", {"period": period})
-            run_script(con, "current_contacts.sql", {"period": period})
+            run_script(con, "current_contacts.sql", {"period": period, "buckets": 1})
             run_script(con, "findings.sql", {
                 "period": period, "period_start": start, "period_end": end, "sa_period": snaps["sa_period"],
                 "staff_period": snaps["staff_period"], "remote_cap": p.remote_cap_units, "daily_cap": p.daily_cap_units,

@@ -3,6 +3,8 @@ reversals, findings and the balance proof. Each function is one Dagster asset's 
 
 from __future__ import annotations
 
+import os
+
 import duckdb
 
 from claimrecon.db import run_script
@@ -29,14 +31,51 @@ def _minutes(hhmm: str) -> int:
     return int(h) * 60 + int(m)
 
 
+#: Lines (or contacts) judged at once. A month is judged one bucket of people at a time, the people
+#: whose hash(recipient_id) % buckets = bucket: every rule reads one person's lines, agreements,
+#: contacts and history (caps and units are per person or per agreement line, which belongs to one
+#: person), so buckets are independent and the result does not depend on how many there are. What it
+#: bounds is memory: a state's month (3 M lines) in 8 buckets instead of one 16 GB pass.
+BUCKET_ROWS = int(os.environ.get("CLAIMRECON_BUCKET_ROWS", "400000"))
+
+
+def bucket_count(con: duckdb.DuckDBPyConnection, period: str) -> int:
+    """Buckets for the period: the same for the log and claim steps (log_rule_minutes carries them)."""
+    n = con.execute("SELECT greatest((SELECT count(*) FROM claims WHERE period = $p), "
+                    "(SELECT count(*) FROM contacts WHERE period = $p))", {"p": period}).fetchone()[0]
+    return max(1, -(-n // max(1, BUCKET_ROWS)))
+
+
 def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -> dict:
     snaps = snapshot_periods(con, period)
     params = {"period": period, "staff_period": snaps["staff_period"], "recipients_period": snaps["recipients_period"],
               "providers_period": snaps["providers_period"], "sleep_start": _minutes(p.default_sleep_start),
               "sleep_end": _minutes(p.default_sleep_end)}
     run_script(con, "service_groups.sql", {"period": period})
-    run_script(con, "contact_evidence.sql", params)
-    ev = con.sql("SELECT * FROM contact_evidence").pl()
+    con.execute("DELETE FROM log_billability WHERE period = ?", [period])
+    buckets = bucket_count(con, period)
+    run_script(con, "current_contacts.sql", {"period": period, "buckets": buckets})
+    contacts = unbillable = 0
+    for b in range(buckets):
+        run_script(con, "contact_evidence.sql", {**params, "bucket": b, "buckets": buckets})
+        work = _billability(con.sql("SELECT * FROM contact_evidence").pl())
+        con.register("_lb", work.to_arrow())
+        if b == 0:
+            con.execute("CREATE OR REPLACE TABLE log_rule_minutes AS SELECT *, ? AS _bucket FROM _lb", [b])
+        else:
+            con.execute("INSERT INTO log_rule_minutes SELECT *, ? FROM _lb", [b])
+        con.execute("""INSERT INTO log_billability SELECT ?, log_id, provider_id, recipient_id, service_date, service_key,
+                       duration_minutes, billable_minutes, rule_ids, primary_rule_id, removed_minutes_json
+                       FROM _lb ORDER BY provider_id, log_id""", [period])
+        con.unregister("_lb")
+        contacts += work.height
+        unbillable += int((work["billable_minutes"] < work["duration_minutes"]).sum()) if work.height else 0
+        del work
+    return {"contacts": contacts, "unbillable": unbillable}
+
+
+def _billability(ev: pl.DataFrame) -> pl.DataFrame:
+    """One bucket's contacts through the service-log contracts: the log_rule_minutes work rows."""
     bill = service_logs.billability(ev) if ev.height else ev.with_columns(
         pl.lit(0).alias("billable_minutes"), pl.lit("").alias("rule_ids"), pl.lit(None, dtype=pl.Utf8).alias("primary_rule_id"),
         *[pl.lit(0).alias(f"removed__{r}") for r in LOG_ORDER])
@@ -46,15 +85,7 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
     keep = ["provider_id", "log_id", "recipient_id", "staff_id", "service_key", "procedure_code", "modifiers", "service_date",
             "duration_minutes", "billable_minutes", "rule_ids", "primary_rule_id", "staff_location", "is_cma",
             "removed_minutes_json"] + removed
-    work = bill.select(keep)
-    con.register("_lb", work.to_arrow())
-    con.execute("CREATE OR REPLACE TABLE log_rule_minutes AS SELECT * FROM _lb")
-    con.execute("DELETE FROM log_billability WHERE period = ?", [period])
-    con.execute("""INSERT INTO log_billability SELECT ?, log_id, provider_id, recipient_id, service_date, service_key,
-                   duration_minutes, billable_minutes, rule_ids, primary_rule_id, removed_minutes_json
-                   FROM _lb ORDER BY provider_id, log_id""", [period])
-    con.unregister("_lb")
-    return {"contacts": work.height, "unbillable": int((work["billable_minutes"] < work["duration_minutes"]).sum()) if work.height else 0}
+    return bill.select(keep)
 
 
 OUTCOME_INSERT = """INSERT INTO claim_outcomes SELECT $period, icn, line_no, row_type, adjustment_ind, outcome,
@@ -72,16 +103,20 @@ LEDGER_INSERT = """INSERT INTO denial_ledger SELECT $period, icn, line_no, row_t
 def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -> dict:
     snaps = snapshot_periods(con, period)
     run_script(con, "service_groups.sql", {"period": period})
-    run_script(con, "claim_evidence.sql", {
-        "period": period, **{k: v for k, v in snaps.items() if k != "staff_period"},
-        "timely_months": p.timely_filing_months, "grace_months": p.replacement_grace_months,
-        "daily_equiv": p.daily_unit_equivalent})
-    ev = con.sql("SELECT * FROM claim_evidence").pl()
-    hist_remote = con.sql("SELECT * FROM hist_remote").pl()
+    params = {"period": period, **{k: v for k, v in snaps.items() if k != "staff_period"},
+              "timely_months": p.timely_filing_months, "grace_months": p.replacement_grace_months,
+              "daily_equiv": p.daily_unit_equivalent}
     for table in ("claim_outcomes", "denial_ledger"):
         con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
-    if ev.height:
-        outcomes, ledger = engine.judge(ev, p, hist_remote)
+    buckets = bucket_count(con, period)
+    run_script(con, "claim_evidence_prep.sql", {**params, "buckets": buckets})
+    for b in range(buckets):
+        run_script(con, "claim_evidence.sql", {**params, "bucket": b, "buckets": buckets})
+        ev = con.sql("SELECT * FROM claim_evidence").pl()
+        if not ev.height:
+            continue
+        outcomes, ledger = engine.judge(ev, p, con.sql("SELECT * FROM hist_remote").pl())
+        del ev
         con.register("_out", outcomes.to_arrow())
         con.execute(OUTCOME_INSERT, {"period": period})
         con.unregister("_out")
@@ -89,6 +124,7 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
             con.register("_led", ledger.to_arrow())
             con.execute(LEDGER_INSERT + " ORDER BY icn, line_no, NOT is_primary, rule_id", {"period": period})
             con.unregister("_led")
+        del outcomes, ledger
     run_script(con, "reversals_and_rejects.sql", {"period": period})
     return period_totals(con, period)
 

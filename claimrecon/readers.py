@@ -351,8 +351,9 @@ def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool) -> 
 
 
 def _read_csv_module(out: RawFile, known, data: bytes, bad_rows: set[int], rejects) -> RawFile:
-    text = data.decode("utf-8", errors="backslashreplace").lstrip(BOM)
-    reader = csv.reader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n"), newline=""))
+    text = data.decode("utf-8", errors="backslashreplace").lstrip(BOM).replace("\r\n", "\n").replace("\r", "\n")
+    phys = text.split("\n")
+    reader = csv.reader(io.StringIO(text, newline=""))
     header = out.header
     ncol = len(header)
     recs = []
@@ -364,6 +365,9 @@ def _read_csv_module(out: RawFile, known, data: bytes, bad_rows: set[int], rejec
             row = start
             start = reader.line_num + 1
             if not fields or all(f.strip() == "" for f in fields):
+                span = "\n".join(phys[row - 1:reader.line_num])
+                if span.strip() and row not in bad_rows:  # e.g. a lone quote: text, but no field in it
+                    rejects.append((row, "unreadable quoting: the record has no readable field", span))
                 continue
             raw = ",".join(fields)
             if row in bad_rows:
@@ -374,8 +378,11 @@ def _read_csv_module(out: RawFile, known, data: bytes, bad_rows: set[int], rejec
                 rejects.append((row, f"wrong field count: {len(fields)} fields where the header has {ncol}", raw))
             else:
                 recs.append((row, [f.strip() for f in fields], raw))
-    except csv.Error:
-        rejects.append((start, "unreadable quoting", ""))
+    except csv.Error:  # e.g. a NUL byte or an over-long field: every line from here on is rejected as it stands
+        rejects.extend((n, "unreadable quoting", ln) for n, ln in enumerate(phys[start - 1:], start)
+                       if ln.strip() and n not in bad_rows)
     out.rows = _frame(header, known, recs).select(*known, "_row", "_raw", "_extra")
     out.rejects = sorted(rejects)
+    # A quoted field may span lines (a narrative with a line break): the unit of account is the record.
+    out.detail_lines = out.rows.height + len(out.rejects)
     return out

@@ -39,6 +39,11 @@ def secure_file(path: Path) -> None:
         os.chmod(path, 0o600)
 
 
+#: DuckDB's memory for a run's connections. Past it DuckDB spills to `<staging file>.tmp` (inside the
+#: owner-only staging folder) instead of growing; judging works in buckets of people, so it rarely has to.
+MEMORY_LIMIT = os.environ.get("CLAIMRECON_DUCKDB_MEMORY", "2GB")
+
+
 class Warehouse:
     def __init__(self, path: str | Path):
         self.path = Path(path).resolve()
@@ -90,7 +95,7 @@ class Warehouse:
         stage = self.staging_path(period)
         if read_only and not stage.exists():
             raise FileNotFoundError(f"no staging warehouse for {period}: run the ingest first")
-        con = duckdb.connect(str(stage), read_only=read_only)
+        con = duckdb.connect(str(stage), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
         try:
             yield con
         finally:

@@ -1,19 +1,14 @@
 -- Evidence for the claim edits (contracts/claim_edits.py): one row per claim line judged this period
 -- (originals and replacements; voids only reverse). Facts only; the contract decides.
--- Parameters: $period, $sa_period, $recipients_period, $providers_period, $timely_months, $grace_months,
---             $remote_cap, $daily_equiv.
--- Needs: svc (sql/service_groups.sql) and log_rule_minutes (the service-log asset's work table).
+-- Parameters: $period, $timely_months, $grace_months, $daily_equiv; $bucket of $buckets: the lines of
+--             the people whose hash(recipient_id) % $buckets = $bucket (0 of 1 is every line). Every fact
+--             below is about one person's lines, agreements, contacts and history, so a bucket is judged
+--             on its own.
+-- Needs: svc (sql/service_groups.sql), sql/claim_evidence_prep.sql, and log_rule_minutes (the service-log
+--        asset's work table, tagged with the same buckets).
 
-CREATE OR REPLACE TEMP TABLE cur_recipients AS SELECT * FROM recipients WHERE period = $recipients_period;
-CREATE OR REPLACE TEMP TABLE cur_providers AS SELECT * FROM providers WHERE period = $providers_period;
-CREATE OR REPLACE TEMP TABLE sa_ok AS   -- approved lines only: header A or T, line A
-SELECT s.*, svc.* EXCLUDE (service_key)
-FROM sa_lines s LEFT JOIN svc USING (service_key)
-WHERE s.period = $sa_period AND s.sa_status IN ('A', 'T') AND s.line_status = 'A';
-
--- Valid voids and replacements received this period, and the claims they reverse.
-CREATE OR REPLACE TEMP TABLE adj_this AS
-SELECT DISTINCT icn, adjustment_ind, original_icn FROM claims WHERE period = $period AND adjustment_ind IN ('1', '4');
+CREATE OR REPLACE TEMP TABLE cur_recipients AS SELECT * EXCLUDE (_bucket) FROM cur_recipients_all WHERE _bucket = $bucket;
+CREATE OR REPLACE TEMP TABLE sa_ok AS SELECT * EXCLUDE (_bucket) FROM sa_ok_all WHERE _bucket = $bucket;
 
 -- Lines paid in earlier runs that still stand (not reversed earlier, not reversed by this period).
 CREATE OR REPLACE TEMP TABLE hist AS
@@ -22,19 +17,20 @@ SELECT o.*, coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(
        coalesce(svc.is_ihs_remote, false) AS is_ihs_remote
 FROM claim_outcomes o LEFT JOIN svc USING (service_key)
 WHERE o.period < $period AND o.row_type = 'line' AND o.paid_units > 0
+  AND hash(o.recipient_id) % $buckets = $bucket
   AND o.icn NOT IN (SELECT reverses_icn FROM claim_outcomes WHERE period < $period AND reverses_icn IS NOT NULL)
   AND o.icn NOT IN (SELECT original_icn FROM adj_this);
 
 CREATE OR REPLACE TEMP TABLE judged AS
-SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.*,
+SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.* EXCLUDE (_bucket),
        coalesce(svc.is_ihs, false) AS is_ihs, coalesce(svc.is_ihs_remote, false) AS is_ihs_remote,
        coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_wt, false) AS is_wt,
        coalesce(svc.is_ft, false) AS is_ft, coalesce(svc.is_wot, false) AS is_wot,
        coalesce(svc.is_daily, false) AS is_daily, coalesce(svc.is_cm, false) AS is_cm,
        coalesce(svc.is_cma, false) AS is_cma, coalesce(svc.is_tcm, false) AS is_tcm,
        svc.unit AS unit
-FROM claims k LEFT JOIN svc USING (service_key)
-WHERE k.period = $period AND k.adjustment_ind IN ('0', '4');
+FROM period_claims k LEFT JOIN svc USING (service_key)
+WHERE k._bucket = $bucket;
 
 CREATE OR REPLACE TEMP TABLE docs AS   -- documentation per match key
 SELECT recipient_id, provider_id AS billing_provider_id, procedure_code, modifiers, service_date,
@@ -42,7 +38,7 @@ SELECT recipient_id, provider_id AS billing_provider_id, procedure_code, modifie
        bool_and(coalesce(staff_location = 'community', false)) AS all_community,
        string_agg(log_id, ' ' ORDER BY log_id) AS log_ids,
        sum(COLUMNS('^removed__'))
-FROM log_rule_minutes GROUP BY ALL;
+FROM log_rule_minutes WHERE _bucket = $bucket GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE claim_evidence AS
 WITH
@@ -53,7 +49,8 @@ elig AS (
          AND j.service_date BETWEEN r.span_start AND coalesce(r.span_end, DATE '9999-12-31')
     GROUP BY j.ord),
 born AS (SELECT recipient_id, min(birth_date) AS birth_date FROM cur_recipients GROUP BY 1),
-origp AS (SELECT icn, min(period) AS period FROM claims WHERE period <= $period GROUP BY icn),
+origp AS (SELECT icn, min(period) AS period FROM claims
+          WHERE period <= $period AND icn IN (SELECT original_icn FROM judged) GROUP BY icn),
 dup_in AS (
     SELECT ord, first_value(icn) OVER w AS first_icn, row_number() OVER w AS rn
     FROM judged
@@ -111,7 +108,8 @@ auth_other AS (
            bool_or(s.provider_id <> j.billing_provider_id AND s.procedure_code = j.procedure_code AND s.modifiers = j.modifiers) AS other_provider
     FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND j.service_date BETWEEN s.start_date AND s.end_date
     GROUP BY j.ord),
-cma_doc AS (SELECT DISTINCT recipient_id, provider_id AS billing_provider_id, service_date FROM log_rule_minutes WHERE is_cma),
+cma_doc AS (SELECT DISTINCT recipient_id, provider_id AS billing_provider_id, service_date FROM log_rule_minutes
+            WHERE is_cma AND _bucket = $bucket),
 hist_doc AS (
     SELECT recipient_id, billing_provider_id, procedure_code, modifiers, service_date, sum(paid_units) AS hist_doc_units
     FROM hist GROUP BY ALL),

@@ -1,17 +1,19 @@
 -- Evidence for the service-log contracts (contracts/service_logs.py), one row per contact in scope.
--- Parameters: $period, $staff_period, $recipients_period, $providers_period,
+-- Parameters: $period, $bucket, $buckets, $staff_period, $recipients_period, $providers_period,
 --             $sleep_start (minutes after midnight), $sleep_end (minutes after midnight).
 -- Facts only: the contract decides. Intervals are real timestamps; an end before the start ran past midnight.
 
 -- (sql/service_groups.sql has made the temp table svc.)
 
--- (sql/current_contacts.sql has made the temp table cur_contacts.)
+-- (sql/current_contacts.sql has made the temp table cur_contacts, tagged by bucket of people: every fact
+-- below is about one person's contacts, so a bucket is judged on its own.)
 
 -- In scope: contacts loaded this period, and any contact on a person-date this period's claims bill.
 CREATE OR REPLACE TEMP TABLE scope_contacts AS
 SELECT c.* FROM cur_contacts c
-WHERE c.period = $period
-   OR (c.recipient_id, c.service_date) IN (SELECT recipient_id, service_date FROM claims WHERE period = $period);
+WHERE c._bucket = $bucket
+  AND (c.period = $period
+       OR (c.recipient_id, c.service_date) IN (SELECT recipient_id, service_date FROM claim_days WHERE _bucket = $bucket));
 
 CREATE OR REPLACE TEMP TABLE cur_staff AS SELECT * FROM staff WHERE period = $staff_period;
 CREATE OR REPLACE TEMP TABLE cur_recipients AS SELECT * FROM recipients WHERE period = $recipients_period;
@@ -22,7 +24,7 @@ CREATE OR REPLACE TEMP TABLE conflict_iv AS
 WITH iv AS (
     SELECT c.recipient_id, c.start_ts AS s, c.end_ts AS e
     FROM cur_contacts c JOIN svc USING (service_key)
-    WHERE svc.not_with_ihs
+    WHERE c._bucket = $bucket AND svc.not_with_ihs
       AND c.recipient_id IN (SELECT recipient_id FROM scope_contacts sc JOIN svc s2 USING (service_key) WHERE s2.is_ihs)),
 ordered AS (
     SELECT *, max(e) OVER (PARTITION BY recipient_id ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e

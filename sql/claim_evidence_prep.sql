@@ -1,0 +1,21 @@
+-- Once per claim run, before the buckets of sql/claim_evidence.sql: the period's lines, agreements and
+-- people, each row tagged with its bucket (hash(recipient_id) % $buckets) so a bucket's facts are read
+-- by an integer filter instead of hashing every row again for every bucket.
+-- Parameters: $period, $sa_period, $recipients_period, $providers_period, $buckets. Needs svc.
+
+CREATE OR REPLACE TEMP TABLE cur_recipients_all AS
+SELECT hash(recipient_id) % $buckets AS _bucket, * FROM recipients WHERE period = $recipients_period;
+CREATE OR REPLACE TEMP TABLE cur_providers AS SELECT * FROM providers WHERE period = $providers_period;
+CREATE OR REPLACE TEMP TABLE sa_ok_all AS   -- approved lines only: header A or T, line A
+SELECT hash(s.recipient_id) % $buckets AS _bucket, s.*, svc.* EXCLUDE (service_key)
+FROM sa_lines s LEFT JOIN svc USING (service_key)
+WHERE s.period = $sa_period AND s.sa_status IN ('A', 'T') AND s.line_status = 'A';
+
+-- Valid voids and replacements received this period, and the claims they reverse.
+CREATE OR REPLACE TEMP TABLE adj_this AS
+SELECT DISTINCT icn, adjustment_ind, original_icn FROM claims WHERE period = $period AND adjustment_ind IN ('1', '4');
+
+-- The lines judged this period (originals and replacements; voids only reverse).
+CREATE OR REPLACE TEMP TABLE period_claims AS
+SELECT hash(recipient_id) % $buckets AS _bucket, * FROM claims
+WHERE period = $period AND adjustment_ind IN ('0', '4');
