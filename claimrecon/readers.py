@@ -180,8 +180,8 @@ def _split_fields(s: pl.DataFrame, header: list[str], known: list[str], sep: str
     fields = None
     if s.height:
         try:  # the lines already have the right field count: Polars' parser only splits and unquotes
-            joined = s.select(c("_raw").str.join("\n")).item()
-            fields = pl.read_csv(io.BytesIO(joined.encode() + b"\n"), has_header=False,
+            joined = s.select(c("_raw").str.join("\n") + "\n").item().encode()  # one copy of the text, as bytes
+            fields = pl.read_csv(io.BytesIO(joined), has_header=False,
                                  infer_schema=False, separator=sep, quote_char='"' if sep == "," else None,
                                  new_columns=names, raise_if_empty=False)
             del joined

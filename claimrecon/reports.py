@@ -109,29 +109,39 @@ def _adjusted_lines(con, period: str, providers: list[str]) -> pl.DataFrame:
 
 # ---------------------------------------------------------------------------- remittance CSVs
 
+REMITTANCE_CHUNK = 200  # providers per query: a state's month is millions of lines, a chunk a fraction of them
+
+
 def write_remittance(con, period: str, folder: Path) -> list[Path]:
     """One CSV per billing provider: every line, its outcome and paid amount, and one row per
-    adjustment (group, CARC, RARC, message). Text cells that could be formulas are escaped."""
+    adjustment (group, CARC, RARC, message). Text cells that could be formulas are escaped.
+    Providers are read a chunk at a time, so memory does not grow with the month."""
     folder.mkdir(parents=True, exist_ok=True)
-    df = _q(con, """SELECT o.billing_provider_id, o.icn, o.line_no, o.row_type, o.adjustment_ind, o.outcome,
-        o.recipient_id, o.procedure_code, o.modifiers, o.service_date, o.billed_units, o.billed_amount, o.paid_units,
-        o.paid_amount, d.rule_id, d.group_code, d.carc, d.rarc, d.units AS adjustment_units,
-        d.amount AS adjustment_amount, d.message
-        FROM claim_outcomes o LEFT JOIN denial_ledger d ON d.period = o.period AND d.source_file = o.source_file
-             AND d.source_row = o.source_row AND d.row_type = o.row_type
-        WHERE o.period = $p
-        ORDER BY o.billing_provider_id NULLS LAST, o.icn, o.line_no, o.row_type, d.is_primary DESC, d.rule_id""",
-            {"p": period})
-    text_cols = [c for c, t in df.schema.items() if t == pl.Utf8 and c != "billing_provider_id"]
-    df = df.with_columns(pl.when(pl.col(c).str.contains(FORMULA_START)).then("'" + pl.col(c)).otherwise(pl.col(c))
-                         .alias(c) for c in text_cols)
-    df = df.with_columns(pl.col("billing_provider_id").fill_null("_unreadable_provider"))
+    ids = [r[0] for r in con.execute("SELECT DISTINCT billing_provider_id FROM claim_outcomes WHERE period = ? "
+                                     "ORDER BY 1 NULLS LAST", [period]).fetchall()]
     paths = []
-    for (pid,), part in df.partition_by("billing_provider_id", as_dict=True, maintain_order=True).items():
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)[:40] or "_"
-        path = folder / f"remittance_{period}_{safe}.csv"
-        part.write_csv(path)
-        paths.append(path)
+    for i in range(0, len(ids), REMITTANCE_CHUNK):
+        chunk = ids[i:i + REMITTANCE_CHUNK]
+        named = [x for x in chunk if x is not None]
+        df = _q(con, """SELECT o.billing_provider_id, o.icn, o.line_no, o.row_type, o.adjustment_ind, o.outcome,
+            o.recipient_id, o.procedure_code, o.modifiers, o.service_date, o.billed_units, o.billed_amount, o.paid_units,
+            o.paid_amount, d.rule_id, d.group_code, d.carc, d.rarc, d.units AS adjustment_units,
+            d.amount AS adjustment_amount, d.message
+            FROM claim_outcomes o LEFT JOIN denial_ledger d ON d.period = o.period AND d.source_file = o.source_file
+                 AND d.source_row = o.source_row AND d.row_type = o.row_type
+            WHERE o.period = $p AND (o.billing_provider_id IN (SELECT unnest($ids)) OR ($null AND o.billing_provider_id IS NULL))
+            ORDER BY o.billing_provider_id NULLS LAST, o.icn, o.line_no, o.row_type, d.is_primary DESC, d.rule_id""",
+                {"p": period, "ids": named, "null": None in chunk})
+        text_cols = [c for c, t in df.schema.items() if t == pl.Utf8 and c != "billing_provider_id"]
+        df = df.with_columns(pl.when(pl.col(c).str.contains(FORMULA_START)).then("'" + pl.col(c)).otherwise(pl.col(c))
+                             .alias(c) for c in text_cols)
+        df = df.with_columns(pl.col("billing_provider_id").fill_null("_unreadable_provider"))
+        for (pid,), part in df.partition_by("billing_provider_id", as_dict=True, maintain_order=True).items():
+            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)[:40] or "_"
+            path = folder / f"remittance_{period}_{safe}.csv"
+            part.write_csv(path)
+            paths.append(path)
+        del df
     return paths
 
 
