@@ -345,25 +345,16 @@ INSERTS = {
 }
 
 
-def _via_unique(frame: pl.DataFrame, col: str, expr: pl.Expr) -> pl.Series:
-    """`expr` (over `col` alone) evaluated once per distinct value and mapped back: codes, modifiers and
-    times repeat millions of times in a state's month but take a few hundred values."""
-    u = frame.select(pl.col(col).unique().drop_nulls())
-    mapped = u.select(expr).to_series()
-    return frame.select(pl.col(col).replace_strict(u.to_series(), mapped, default=None,
-                                                   return_dtype=mapped.dtype)).to_series()
-
-
 def _insert(con, period: str, kind: str, frame: pl.DataFrame, names: list[str], shas: list[str]) -> int:
     """Insert the surviving records; `_file` (an index into names/shas) becomes source_file and file_sha256."""
     if frame.height == 0:
         return 0
     if "modifiers" in frame.columns:
         frame = frame.with_columns(pl.col("modifiers").fill_null(""))
-        frame = frame.with_columns(_via_unique(frame, "modifiers", fe.normalized_modifiers()).alias("modifiers"))
+        frame = frame.with_columns(fe.via_unique(frame, "modifiers", fe.normalized_modifiers()).alias("modifiers"))
     if kind == "service_logs":
-        frame = frame.with_columns(_via_unique(frame, "start_time", fe.time_minutes("start_time")).alias("_start"),
-                                   _via_unique(frame, "end_time", fe.time_minutes("end_time")).alias("_end"))
+        frame = frame.with_columns(fe.via_unique(frame, "start_time", fe.time_minutes("start_time")).alias("_start"),
+                                   fe.via_unique(frame, "end_time", fe.time_minutes("end_time")).alias("_end"))
         frame = frame.with_columns(((pl.col("_end") - pl.col("_start") + 1440) % 1440).alias("_dur"))
     if kind == "claims":
         frame = frame.with_columns(pl.col("original_icn").cast(pl.Utf8))

@@ -212,6 +212,41 @@ def npi_check_digit(base9: str) -> int:
     return (10 - total % 10) % 10
 
 
+# ---------------------------------------------------------------- derived columns, once per distinct value
+
+def via_unique(frame: pl.DataFrame, col: str, expr: pl.Expr) -> pl.Series:
+    """`expr` (over `col` alone) evaluated once per distinct value and mapped back (nulls stay null):
+    times, provider ids and modifier sets repeat millions of times in a state's month but take a few
+    thousand values."""
+    u = frame.select(pl.col(col).unique().drop_nulls())
+    mapped = u.select(expr).to_series()
+    return frame.select(pl.col(col).replace_strict(u.to_series(), mapped, default=None,
+                                                   return_dtype=mapped.dtype)).to_series()
+
+
+def mins(col: str) -> pl.Expr:
+    """Minutes after midnight of a time field, as `prepare` derived it (`time_minutes`)."""
+    return pl.col(f"__min_{col}")
+
+
+def prepare(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The costly single-field derivations the checks read, computed per distinct value: minutes of each
+    time field (`__min_<field>`), whether a provider id is a valid NPI or UMPI (`__id_ok_<field>`) and the
+    normalised modifier set (`__mods`). The checks below are written over these columns."""
+    cols = []
+    for f in SPECS[kind]:
+        if f.name not in frame.columns:
+            continue
+        if f.type == "time":
+            cols.append(via_unique(frame, f.name, time_minutes(f.name)).alias(f"__min_{f.name}"))
+        if f.fmt == "provider":
+            cols.append(via_unique(frame, f.name, provider_id_ok(f.name)).alias(f"__id_ok_{f.name}"))
+    if "modifiers" in frame.columns:
+        filled = frame.select(pl.col("modifiers").fill_null(""))
+        cols.append(via_unique(filled, "modifiers", normalized_modifiers()).alias("__mods"))
+    return frame.with_columns(cols) if cols else frame
+
+
 # ---------------------------------------------------------------- the contracts
 
 @dataclass(frozen=True)
@@ -229,7 +264,7 @@ def _field_checks(f: F) -> list[CheckSpec]:
     if f.type == "date":
         out.append(CheckSpec("FE-PARSE", f.name, f"{f.name} is not a valid YYYY-MM-DD date", ~present | parsed_date(f.name).is_not_null()))
     elif f.type == "time":
-        out.append(CheckSpec("FE-PARSE", f.name, f"{f.name} is not a valid time", ~present | time_minutes(f.name).is_not_null()))
+        out.append(CheckSpec("FE-PARSE", f.name, f"{f.name} is not a valid time", ~present | mins(f.name).is_not_null()))
     elif f.type == "int":
         out.append(CheckSpec("FE-PARSE", f.name, f"{f.name} is not a whole number", ~present | c.str.contains(INT_RE)))
     elif f.type == "dec":
@@ -239,7 +274,7 @@ def _field_checks(f: F) -> list[CheckSpec]:
     if f.required:
         out.append(CheckSpec("FE-REQUIRED", f.name, f"{f.name} is required", present))
     if f.fmt == "provider":
-        out.append(CheckSpec("FE-FORMAT", f.name, f"{f.name} is not a valid NPI (check digit) or UMPI", ~present | provider_id_ok(f.name)))
+        out.append(CheckSpec("FE-FORMAT", f.name, f"{f.name} is not a valid NPI (check digit) or UMPI", ~present | pl.col(f"__id_ok_{f.name}")))
     elif f.fmt == "enum" and f.multi:
         bad = c.fill_null("").str.split(" ").list.eval(
             (pl.element() != "") & ~pl.element().is_in(list(f.values))).list.any()
@@ -287,7 +322,7 @@ def _value_checks(kind: str) -> list[CheckSpec]:
                       (parsed_date("end_date") >= parsed_date("start_date")).fill_null(True)),
         ]
     elif kind == "service_logs":
-        dur = (time_minutes("end_time") - time_minutes("start_time") + 1440) % 1440
+        dur = (mins("end_time") - mins("start_time") + 1440) % 1440
         out += [
             CheckSpec("FE-VALUE", "end_time", "the contact has no length (end equals start)", (dur > 0).fill_null(True)),
             CheckSpec("FE-VALUE", "minutes", "minutes disagrees with start_time and end_time by more than one minute",
@@ -315,7 +350,7 @@ def check_specs(kind: str, catalog_keys: list[str] | None) -> list[CheckSpec]:
     for f in SPECS[kind]:
         specs += _field_checks(f)
     if catalog_keys is not None and "procedure_code" in columns(kind):
-        key = pl.concat_str([pl.col("procedure_code"), pl.lit("|"), normalized_modifiers()])
+        key = pl.concat_str([pl.col("procedure_code"), pl.lit("|"), pl.col("__mods")])
         specs.append(CheckSpec("FE-CODE", "procedure_code", "procedure_code and modifiers are not in the procedure catalog",
                                pl.col("procedure_code").is_null() | key.is_in(catalog_keys)))
     specs += _value_checks(kind)
@@ -342,7 +377,7 @@ def validate(kind: str, frame: pl.DataFrame, catalog_keys: list[str] | None = No
     if frame.height == 0:
         return empty
     try:
-        schema.validate(frame, lazy=True)
+        schema.validate(prepare(kind, frame.select(columns(kind))), lazy=True)
         return empty
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases

@@ -22,7 +22,7 @@ WHERE o.period < $period AND o.row_type = 'line' AND o.paid_units > 0
   AND o.icn NOT IN (SELECT original_icn FROM adj_this);
 
 CREATE OR REPLACE TEMP TABLE judged AS
-SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.* EXCLUDE (_bucket),
+SELECT k.* EXCLUDE (_bucket),
        coalesce(svc.is_ihs, false) AS is_ihs, coalesce(svc.is_ihs_remote, false) AS is_ihs_remote,
        coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_wt, false) AS is_wt,
        coalesce(svc.is_ft, false) AS is_ft, coalesce(svc.is_wot, false) AS is_wot,
@@ -30,7 +30,8 @@ SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.
        coalesce(svc.is_cma, false) AS is_cma, coalesce(svc.is_tcm, false) AS is_tcm,
        svc.unit AS unit
 FROM period_claims k LEFT JOIN svc USING (service_key)
-WHERE k._bucket = $bucket;
+WHERE k._bucket = $bucket
+ORDER BY k.ord;
 
 CREATE OR REPLACE TEMP TABLE docs AS   -- documentation per match key
 SELECT recipient_id, provider_id AS billing_provider_id, procedure_code, modifiers, service_date,
@@ -51,10 +52,14 @@ elig AS (
 born AS (SELECT recipient_id, min(birth_date) AS birth_date FROM cur_recipients GROUP BY 1),
 origp AS (SELECT icn, min(period) AS period FROM claims
           WHERE period <= $period AND icn IN (SELECT original_icn FROM judged) GROUP BY icn),
+dup_key AS (   -- services billed more than once this period: the first line in order of judgement stands
+    SELECT recipient_id, billing_provider_id, procedure_code, modifiers, service_date, units, min(ord) AS first_ord
+    FROM judged GROUP BY ALL HAVING count(*) > 1),
 dup_in AS (
-    SELECT ord, first_value(icn) OVER w AS first_icn, row_number() OVER w AS rn
-    FROM judged
-    WINDOW w AS (PARTITION BY recipient_id, billing_provider_id, procedure_code, modifiers, service_date, units ORDER BY ord)),
+    SELECT j.ord, f.icn AS first_icn
+    FROM judged j JOIN dup_key k USING (recipient_id, billing_provider_id, procedure_code, modifiers, service_date, units)
+    JOIN judged f ON f.ord = k.first_ord
+    WHERE j.ord > k.first_ord),
 dup_hist AS (
     SELECT j.ord, min(h.icn) AS dup_icn
     FROM judged j JOIN hist h ON h.recipient_id = j.recipient_id AND h.billing_provider_id = j.billing_provider_id
@@ -107,6 +112,7 @@ auth_other AS (
            bool_or(s.provider_id = j.billing_provider_id) AS other_service,
            bool_or(s.provider_id <> j.billing_provider_id AND s.procedure_code = j.procedure_code AND s.modifiers = j.modifiers) AS other_provider
     FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND j.service_date BETWEEN s.start_date AND s.end_date
+    WHERE j.ord NOT IN (SELECT ord FROM sa_pick)   -- only a line no agreement line covers needs the variant
     GROUP BY j.ord),
 cma_doc AS (SELECT DISTINCT recipient_id, provider_id AS billing_provider_id, service_date FROM log_rule_minutes
             WHERE is_cma AND _bucket = $bucket),
@@ -138,7 +144,7 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        (j.adjustment_ind = '4' AND j.received_date <= last_day(CAST(strptime(op.period || '-01', '%Y-%m-%d') AS DATE)) + to_months($grace_months)) AS replacement_grace,
        CAST(j.service_date + to_months($timely_months) AS DATE) AS filing_limit,
        -- duplicates
-       CASE WHEN dup_in.rn > 1 THEN dup_in.first_icn ELSE dup_hist.dup_icn END AS duplicate_of,
+       coalesce(dup_in.first_icn, dup_hist.dup_icn) AS duplicate_of,
        -- IHS service rules
        coalesce(res.residential_conflict, false) AS residential_conflict, res.residential_sa,
        inperson.ord IS NOT NULL AS has_inperson_sa,
