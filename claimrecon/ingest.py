@@ -358,7 +358,7 @@ def _insert(con, period: str, kind: str, frame: pl.DataFrame, names: list[str], 
         frame = frame.with_columns(((pl.col("_end") - pl.col("_start") + 1440) % 1440).alias("_dur"))
     if kind == "claims":
         frame = frame.with_columns(pl.col("original_icn").cast(pl.Utf8))
-    con.register("_in", frame.drop("_raw").to_arrow())
+    con.register("_in", frame.drop("_raw").to_arrow(compat_level=pl.CompatLevel.newest()))  # string views: no copy
     try:
         con.execute(INSERTS[kind].replace("_file, _row, _sha", "list_extract($files, _file + 1), _row, list_extract($shas, _file + 1)"),
                     {"period": period, "files": names, "shas": shas})

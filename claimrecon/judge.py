@@ -59,11 +59,13 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
     for b in range(buckets):
         run_script(con, "contact_evidence.sql", {**params, "bucket": b, "buckets": buckets})
         work = _billability(con.sql("SELECT * FROM contact_evidence").pl())
-        con.register("_lb", work.to_arrow())
+        con.register("_lb", work.to_arrow(compat_level=pl.CompatLevel.newest()))
+        # the claim step's work table: what documentation per match key needs, not the contact's verdict text
+        work_cols = "* EXCLUDE (rule_ids, primary_rule_id, removed_minutes_json, staff_id, service_key)"
         if b == 0:
-            con.execute("CREATE OR REPLACE TABLE log_rule_minutes AS SELECT *, ? AS _bucket FROM _lb", [b])
+            con.execute(f"CREATE OR REPLACE TABLE log_rule_minutes AS SELECT {work_cols}, ? AS _bucket FROM _lb", [b])
         else:
-            con.execute("INSERT INTO log_rule_minutes SELECT *, ? FROM _lb", [b])
+            con.execute(f"INSERT INTO log_rule_minutes SELECT {work_cols}, ? FROM _lb", [b])
         con.execute("""INSERT INTO log_billability SELECT ?, log_id, provider_id, recipient_id, service_date, service_key,
                        duration_minutes, billable_minutes, rule_ids, primary_rule_id, removed_minutes_json
                        FROM _lb ORDER BY provider_id, log_id""", [period])
@@ -117,7 +119,7 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
             continue
         outcomes, ledger = engine.judge(ev, p, con.sql("SELECT * FROM hist_remote").pl())
         del ev
-        con.register("_out", outcomes.to_arrow())
+        con.register("_out", outcomes.to_arrow(compat_level=pl.CompatLevel.newest()))
         con.execute(OUTCOME_INSERT, {"period": period})
         con.unregister("_out")
         if ledger.height:
