@@ -68,7 +68,7 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
             con.execute(f"INSERT INTO log_rule_minutes SELECT {work_cols}, ? FROM _lb", [b])
         con.execute("""INSERT INTO log_billability SELECT ?, log_id, provider_id, recipient_id, service_date, service_key,
                        duration_minutes, billable_minutes, rule_ids, primary_rule_id, removed_minutes_json
-                       FROM _lb ORDER BY provider_id, log_id""", [period])
+                       FROM _lb""", [period])  # already in (provider_id, log_id) order: contact_evidence.sql
         con.unregister("_lb")
         contacts += work.height
         unbillable += int((work["billable_minutes"] < work["duration_minutes"]).sum()) if work.height else 0

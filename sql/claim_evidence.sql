@@ -22,7 +22,9 @@ WHERE o.period < $period AND o.row_type = 'line' AND o.paid_units > 0
   AND o.icn NOT IN (SELECT original_icn FROM adj_this);
 
 CREATE OR REPLACE TEMP TABLE judged AS
-SELECT k.* EXCLUDE (_bucket),
+-- ord: the order of judgement (received date, ICN, line) among the bucket's lines; every rule that
+-- depends on order compares lines of one person, so the bucket's order is the period's order for them.
+SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.* EXCLUDE (_bucket),
        coalesce(svc.is_ihs, false) AS is_ihs, coalesce(svc.is_ihs_remote, false) AS is_ihs_remote,
        coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_wt, false) AS is_wt,
        coalesce(svc.is_ft, false) AS is_ft, coalesce(svc.is_wot, false) AS is_wot,
@@ -30,8 +32,7 @@ SELECT k.* EXCLUDE (_bucket),
        coalesce(svc.is_cma, false) AS is_cma, coalesce(svc.is_tcm, false) AS is_tcm,
        svc.unit AS unit
 FROM period_claims k LEFT JOIN svc USING (service_key)
-WHERE k._bucket = $bucket
-ORDER BY k.ord;
+WHERE k._bucket = $bucket;
 
 CREATE OR REPLACE TEMP TABLE docs AS   -- documentation per match key
 SELECT recipient_id, provider_id AS billing_provider_id, procedure_code, modifiers, service_date,
@@ -186,8 +187,7 @@ LEFT JOIN cma_doc ON cma_doc.recipient_id = j.recipient_id AND cma_doc.billing_p
 LEFT JOIN hist_doc hd ON hd.recipient_id = j.recipient_id AND hd.billing_provider_id = j.billing_provider_id
      AND hd.procedure_code = j.procedure_code AND hd.modifiers = j.modifiers AND hd.service_date = j.service_date
 LEFT JOIN hist_auth ha ON ha.sa_number = sa.sa_number AND ha.sa_line_no = sa.sa_line_no
-LEFT JOIN hist_day hday ON hday.recipient_id = j.recipient_id AND hday.service_date = j.service_date
-ORDER BY j.ord;
+LEFT JOIN hist_day hday ON hday.recipient_id = j.recipient_id AND hday.service_date = j.service_date;  -- (the engine puts the lines in order of judgement, ord)
 
 -- Remote units already paid per agreement line and agreement year (for IHS-REMOTE-CAP).
 CREATE OR REPLACE TEMP TABLE hist_remote AS

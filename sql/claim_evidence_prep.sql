@@ -15,8 +15,7 @@ WHERE s.period = $sa_period AND s.sa_status IN ('A', 'T') AND s.line_status = 'A
 CREATE OR REPLACE TEMP TABLE adj_this AS
 SELECT DISTINCT icn, adjustment_ind, original_icn FROM claims WHERE period = $period AND adjustment_ind IN ('1', '4');
 
--- The lines judged this period (originals and replacements; voids only reverse), numbered in order of
--- judgement (received date, ICN, line) once for the whole period.
+-- The lines judged this period (originals and replacements; voids only reverse).
 CREATE OR REPLACE TEMP TABLE period_claims AS
-SELECT hash(recipient_id) % $buckets AS _bucket, row_number() OVER (ORDER BY received_date, icn, line_no) AS ord, *
-FROM claims WHERE period = $period AND adjustment_ind IN ('0', '4');
+SELECT hash(recipient_id) % $buckets AS _bucket, * FROM claims
+WHERE period = $period AND adjustment_ind IN ('0', '4');
