@@ -53,7 +53,8 @@ def floor(inbox: Path, period: str) -> float:
     db.unlink(missing_ok=True)
     root = inbox / period
     t0 = time.perf_counter()
-    con = duckdb.connect(str(db), config={"enable_progress_bar": False})
+    con = duckdb.connect(str(db))
+    con.execute("SET enable_progress_bar = false")
     for table, kind, glob, delim in (("claims", "claims", "claims/*.txt", "|"),
                                      ("sa", "authorizations", "authorizations/*.txt", "|"),
                                      ("logs", "service_logs", "service_logs/evv_*.csv", ",")):
