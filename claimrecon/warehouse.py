@@ -25,7 +25,6 @@ import duckdb
 from claimrecon.db import run_script
 
 from claimrecon.errors import WarehouseBusy
-from claimrecon.paths import SQL_DIR
 
 
 def secure_dir(path: Path) -> Path:
