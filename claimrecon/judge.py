@@ -12,7 +12,7 @@ from claimrecon.paths import SQL_DIR
 import polars as pl
 
 from claimrecon import engine
-from claimrecon.errors import BalanceError
+from claimrecon.errors import BalanceError, ClaimreconError
 from contracts import service_logs
 from contracts.rules import LOG_ORDER, RULES, Parameters
 
@@ -63,9 +63,10 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
         # the claim step's work table: what documentation per match key needs, not the contact's verdict text
         work_cols = "* EXCLUDE (rule_ids, primary_rule_id, removed_minutes_json, staff_id, service_key)"
         if b == 0:
-            con.execute(f"CREATE OR REPLACE TABLE log_rule_minutes AS SELECT {work_cols}, ? AS _bucket FROM _lb", [b])
+            con.execute(f"CREATE OR REPLACE TABLE log_rule_minutes AS SELECT {work_cols}, ? AS _bucket, ? AS _buckets "
+                        "FROM _lb", [b, buckets])
         else:
-            con.execute(f"INSERT INTO log_rule_minutes SELECT {work_cols}, ? FROM _lb", [b])
+            con.execute(f"INSERT INTO log_rule_minutes SELECT {work_cols}, ?, ? FROM _lb", [b, buckets])
         con.execute("""INSERT INTO log_billability SELECT ?, log_id, provider_id, recipient_id, service_date, service_key,
                        duration_minutes, billable_minutes, rule_ids, primary_rule_id, removed_minutes_json
                        FROM _lb""", [period])  # already in (provider_id, log_id) order: contact_evidence.sql
@@ -110,7 +111,11 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
               "daily_equiv": p.daily_unit_equivalent}
     for table in ("claim_outcomes", "denial_ledger"):
         con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
-    buckets = bucket_count(con, period)
+    # the buckets the log step tagged its work rows with (documentation is read by bucket)
+    used = con.execute("SELECT min(_buckets), max(_buckets) FROM log_rule_minutes").fetchone()
+    if used[0] != used[1]:
+        raise ClaimreconError("log_rule_minutes mixes bucket counts: re-run log_billability for the period")
+    buckets = used[0] if used[0] is not None else bucket_count(con, period)
     run_script(con, "claim_evidence_prep.sql", {**params, "buckets": buckets})
     for b in range(buckets):
         run_script(con, "claim_evidence.sql", {**params, "bucket": b, "buckets": buckets})
