@@ -159,7 +159,7 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
         return stats
     names = [n for n, _ in pending]
     batch = read_files([Path(inbox).resolve() / n for n in names], fe.columns(kind_name), kind.sep,
-                       trailer=kind.trailer_total is not None)
+                       trailer=kind.trailer_total is not None, shas=[sha for _, sha in pending])
     sums = _column_totals(batch, kind) if kind.trailer_total is not None else {}
     controls: dict[str, tuple[int | None, Decimal | None]] = {}
     rejects: list[tuple[str, int, str, str, str]] = []  # (file, row, rule, message, raw)

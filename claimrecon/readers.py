@@ -274,18 +274,19 @@ class Batch:
     rows: pl.DataFrame
 
 
-def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool) -> Batch:
+def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool, shas: list[str] | None = None) -> Batch:
     """Read many inbox files of one kind at once (a state's month has ~1,500 provider log files).
 
     Files in the usual shape (valid UTF-8, a readable header, no quoted line breaks) are split and
     parsed together, one vectorised pass per distinct header, so the per-file cost is a read and a
-    hash. Any other file goes through ``read_delimited``'s per-file path, with the same outcome."""
+    hash (none when ``shas``, already computed when the files were registered, are given). Any other
+    file goes through ``read_delimited``'s per-file path, with the same outcome."""
     files: list[RawFile] = []
     texts: dict[int, str] = {}
     slow: dict[int, tuple[bytes, str]] = {}
     for i, path in enumerate(paths):
         data = path.read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
+        sha = shas[i] if shas is not None else hashlib.sha256(data).hexdigest()
         files.append(RawFile(path, sha, [], _frame([], known, [])))
         body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
         try:
