@@ -308,11 +308,12 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame) -> tuple[pl.Data
     return frame.drop("_i"), rejects
 
 
+# `_file` is the record's index into $files / $shas (its file's name and SHA-256).
 INSERTS = {
     "claims": """INSERT INTO claims SELECT $period, icn, CAST(line_no AS INTEGER), adjustment_ind, original_icn,
         CAST(received_date AS DATE), billing_provider_id, recipient_id, procedure_code, modifiers, pc.service_key,
         CAST(service_date AS DATE), CAST(units AS DECIMAL(12,2)), CAST(billed_amount AS DECIMAL(12,2)),
-        place_of_service, diagnosis_code, _extra, _file, _row, _sha
+        place_of_service, diagnosis_code, _extra, $files[_file + 1], _row, $shas[_file + 1]
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
@@ -320,7 +321,7 @@ INSERTS = {
         recipient_id, provider_id, procedure_code, modifiers, pc.service_key, CAST(start_date AS DATE),
         CAST(end_date AS DATE), CAST(authorized_units AS DECIMAL(12,2)), CAST(unit_rate AS DECIMAL(12,2)),
         waiver_program, coalesce(CAST(remote_exception_units AS DECIMAL(12,2)), 0), case_manager_id, _extra,
-        _file, _row, _sha
+        $files[_file + 1], _row, $shas[_file + 1]
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
@@ -329,19 +330,19 @@ INSERTS = {
         CAST(service_date AS DATE) + to_minutes(_start),
         CAST(service_date AS DATE) + to_minutes(_start) + to_minutes(_dur), _dur,
         CAST(minutes AS INTEGER), delivery_mode, contact_method, two_way, activity, staff_location,
-        coalesce(ratio, '1:1'), tcm_flag, narrative, _extra, _file, _row, _sha
+        coalesce(ratio, '1:1'), tcm_flag, narrative, _extra, $files[_file + 1], _row, $shas[_file + 1]
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
     "recipients": """INSERT INTO recipients SELECT $period, recipient_id, CAST(birth_date AS DATE), waiver_program,
         CAST(span_start AS DATE), CAST(span_end AS DATE), living_arrangement, sleep_start, sleep_end, _extra,
-        _file, _row, _sha FROM _in""",
+        $files[_file + 1], _row, $shas[_file + 1] FROM _in""",
     "providers": """INSERT INTO providers SELECT $period, provider_id, name, CAST(enrollment_start AS DATE),
-        CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, _file, _row, _sha FROM _in""",
+        CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, $files[_file + 1], _row, $shas[_file + 1] FROM _in""",
     "staff": """INSERT INTO staff SELECT $period, staff_id, provider_id, role, CAST(hire_date AS DATE),
         CAST(end_date AS DATE), CAST(background_study_date AS DATE), high_school_graduate,
         CAST(qualifying_experience_months AS INTEGER), CAST(postsecondary_years AS DECIMAL(6,2)),
-        supervisor_staff_id, CAST(training_hours_12m AS DECIMAL(8,2)), _extra, _file, _row, _sha FROM _in""",
+        supervisor_staff_id, CAST(training_hours_12m AS DECIMAL(8,2)), _extra, $files[_file + 1], _row, $shas[_file + 1] FROM _in""",
 }
 
 
@@ -360,8 +361,7 @@ def _insert(con, period: str, kind: str, frame: pl.DataFrame, names: list[str], 
         frame = frame.with_columns(pl.col("original_icn").cast(pl.Utf8))
     con.register("_in", frame.drop("_raw").to_arrow(compat_level=pl.CompatLevel.newest()))  # string views: no copy
     try:
-        con.execute(INSERTS[kind].replace("_file, _row, _sha", "list_extract($files, _file + 1), _row, list_extract($shas, _file + 1)"),
-                    {"period": period, "files": names, "shas": shas})
+        con.execute(INSERTS[kind], {"period": period, "files": names, "shas": shas})
     finally:
         con.unregister("_in")
     return frame.height

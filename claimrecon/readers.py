@@ -316,11 +316,8 @@ def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool, sha
         counts = dict(body.group_by("_file").len().iter_rows())
         odd = set(body.filter(_odd_quotes())["_file"].unique().to_list()) if sep == "," else set()
         groups: dict[tuple[str, ...], list[int]] = {}
-        for f in sorted(set(heads) | set(counts)):
+        for f in sorted(heads):  # a file without a header line has no line at all: empty (below)
             raw = files[f]
-            if f not in heads:
-                raw.problem = "the file is empty"
-                continue
             raw.header = _header_fields(heads[f], sep)
             raw.detail_lines = counts.get(f, 0)
             if _header_problem(raw.header, known, False) or f in odd:
