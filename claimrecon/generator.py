@@ -34,7 +34,8 @@ LOG_COLS = ["log_id", "provider_id", "staff_id", "recipient_id", "procedure_code
             "start_time", "end_time", "minutes", "delivery_mode", "contact_method", "two_way", "activity",
             "staff_location", "ratio", "tcm_flag", "narrative"]
 REC_COLS = ["recipient_id", "birth_date", "waiver_program", "span_start", "span_end", "living_arrangement",
-            "sleep_start", "sleep_end"]
+            "sleep_start", "sleep_end", "death_date"]
+STAY_COLS = ["recipient_id", "facility_type", "admit_date", "discharge_date"]  # reference/facility_stays.csv (revision 2)
 PROV_COLS = ["provider_id", "name", "enrollment_start", "enrollment_end", "licenses", "case_management_agency"]
 STAFF_COLS = ["staff_id", "provider_id", "role", "hire_date", "end_date", "background_study_date", "high_school_graduate",
               "qualifying_experience_months", "postsecondary_years", "supervisor_staff_id", "training_hours_12m"]
