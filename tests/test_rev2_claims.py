@@ -461,3 +461,22 @@ def test_stays_snapshot_is_kept_until_a_new_drop_and_old_inboxes_load(tmp_path):
 def test_stays_columns_are_the_dictionary_s():
     assert STAY_COLS == fe.columns("facility_stays") == ["recipient_id", "facility_type", "admit_date", "discharge_date"]
     assert "death_date" in REC_COLS and "death_date" in fe.columns("recipients")
+
+
+def test_catalog_page_shows_revision_dates_variants_and_parameter_sources(monkeypatch):
+    from claimrecon import catalog
+
+    page = catalog.render()
+    assert "**revision 2**" in page
+    row = next(ln for ln in page.splitlines() if ln.startswith("| `GEN-AUTH-NONE`"))
+    assert "CO-284 N54" in row and "CO-296 N54" in row and "| every date |" in row
+    row = next(ln for ln in page.splitlines() if ln.startswith("| `GEN-INPATIENT`"))
+    assert row.endswith("| every date | 2 |") and "42 CFR 441.301" in row
+    row = next(ln for ln in page.splitlines() if ln.startswith("| `IHS-FT-HOME`"))
+    assert row.endswith("| from 2020-12-15 | 2 |") and "003_56516edcdfaf4014.txt" in row
+    row = next(ln for ln in page.splitlines() if ln.startswith("| `round_up_remainder_minutes`"))
+    assert "| 8 | yes |" in row and "chosen here, unconfirmed" in row
+    assert sum(ln.startswith("| `") and "| yes |" in ln for ln in page.split("## Parameters")[1].splitlines()) >= 9
+    monkeypatch.delitem(catalog.PARAMETER_SOURCES, "daily_cap_units")
+    with pytest.raises(ValueError, match="daily_cap_units"):
+        catalog.render()
