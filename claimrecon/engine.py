@@ -239,6 +239,8 @@ def _evidence(ev: pl.DataFrame) -> pl.DataFrame:
         "licenses": c("licenses"), "residential_sa": c("residential_sa"), "other_service_sa": c("other_service_sa"),
         "first_provider": c("first_provider"), "filing_limit": c("filing_limit").cast(pl.Utf8),
         "auth_variant": c("auth_variant"), "remote_cap": c("remote_cap"), "competition": c("_competition"),
+        # revision 2 (GEN-INPATIENT, CM-AGENCY); the date of death is PHI and stays out of the evidence
+        "facility_stay": c("facility_stay"), "case_management_agency": c("case_management_agency"),
     }
     return ev.select("_idx", pl.struct(**cols).struct.json_encode().alias("evidence"))
 

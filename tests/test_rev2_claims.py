@@ -282,7 +282,7 @@ def month(tmp_path_factory):
     wh = root / "wh" / "claimrecon.duckdb"
     q = {"outcomes": "SELECT icn, line_no, outcome, primary_rule_id, billed_amount, paid_amount, adjusted_amount "
                      "FROM claim_outcomes WHERE row_type = 'line' ORDER BY icn, line_no",
-         "ledger": "SELECT icn, line_no, rule_id, carc, rarc, units, amount, is_primary, citation FROM denial_ledger "
+         "ledger": "SELECT icn, line_no, rule_id, carc, rarc, units, amount, is_primary, citation, evidence FROM denial_ledger "
                    "ORDER BY ALL",
          "findings": "SELECT rule_id, recipient_id, staff_id, sa_number, evidence FROM findings ORDER BY ALL",
          "rejects": "SELECT source_file, row_number, record_kind, rule_id, raw_record FROM rejected_records ORDER BY ALL",
@@ -342,6 +342,23 @@ def test_secondary_reasons_are_recorded(month):
     rows = {r[2]: (r[5], r[7]) for r in month["ledger"] if (r[0], r[1]) == (c["icn"], c["line_no"])}
     assert rows["GEN-DECEASED"] == (Decimal("8.00"), True)
     assert rows["GEN-ELIGIBILITY"] == (Decimal("0.00"), False) and rows["GEN-PROGRAM"] == (Decimal("0.00"), False)
+
+
+def test_denials_carry_their_evidence(month):
+    cases = month["book"].cases
+
+    def evidence(case):
+        c = cases[case]
+        (row,) = [r for r in month["ledger"] if (r[0], r[1]) == (c["icn"], c["line_no"]) and r[7]]
+        return json.loads(row[9])
+
+    assert evidence("GEN-INPATIENT the day after admission")["facility_stay"] == "hospital 2026-02-05..2026-02-15"
+    assert evidence("GEN-INPATIENT transfer date")["facility_stay"] == "nursing_facility 2026-02-08..2026-02-12"
+    assert evidence("GEN-INPATIENT open stay")["facility_stay"] == "hospital 2026-01-20..open"
+    assert evidence("CM-AGENCY case management by a provider that is not a CM agency")["case_management_agency"] == "N"
+    assert evidence("IHS-FT-HOME two spans, neither in the family home")["living_arrangement"] == "customized_living own_home"
+    assert evidence("GEN-PROGRAM TCM without a TANF span")["waiver_program"] == "CADI"
+    assert "death_date" not in evidence("GEN-DECEASED died the day before")  # PHI stays out of the evidence
 
 
 def test_run_twice_identical_and_balanced(month):
