@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from claimrecon.generator import REC_COLS, STAY_COLS, _write_csv
 from claimrecon.runner import run_period
@@ -497,3 +499,62 @@ def test_catalog_page_shows_revision_dates_variants_and_parameter_sources(monkey
     monkeypatch.delitem(catalog.PARAMETER_SOURCES, "daily_cap_units")
     with pytest.raises(ValueError, match="daily_cap_units"):
         catalog.render()
+
+
+# ------------------------------------------------------------------ inpatient dates against Clarification 17's words
+
+def _inpatient(date, stays) -> bool:
+    """Clarification 17 read literally: strictly between a stay's admission and discharge (an open stay: every
+    later date), or one stay's discharge date that is another stay's admission date."""
+    between = any(a < date and (d is None or date < d) for _, a, d in stays)
+    transfer = any(s1[2] == date and s2[1] == date for i, s1 in enumerate(stays) for j, s2 in enumerate(stays) if i != j)
+    return between or transfer
+
+
+STAY = st.tuples(st.sampled_from(fe.FACILITY_TYPES), st.integers(0, 13), st.one_of(st.none(), st.integers(0, 6)))
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(STAY, max_size=4), min_size=12, max_size=12))
+@example([[("hospital", 2, 3), ("nursing_facility", 5, 2)],   # a transfer on day 5
+          [("icf_dd", 4, 0)],                                  # a same-day stay: no inpatient date
+          [("hospital", 1, None)],                             # an open stay
+          [("hospital", 3, 0), ("icf_dd", 3, 2)],              # a same-day stay ending where another begins
+          [("hospital", 6, 4), ("hospital", 7, 1)],            # overlapping stays
+          [("nursing_facility", 0, 13)]] + [[]] * 6)
+def test_inpatient_dates_match_the_definition(tmp_path_factory, people):
+    """Random stays (open, same-day, back to back, overlapping) for 12 people, an IHS line on each of 14 days:
+    exactly the inpatient dates of the definition are denied GEN-INPATIENT, every other line is paid."""
+    import datetime as dt
+
+    root = tmp_path_factory.mktemp("stays")
+    first = dt.date(2026, 2, 1)
+    b = Book2()
+    prov = b.provider()
+    staff = b.staff_member(prov)
+    expected = {}
+    for n, raw in enumerate(people):
+        p = b.person2()
+        b.sa_line(p, prov, "IHS_WT")
+        stays, seen = [], set()
+        for facility, admit, length in raw:
+            if (facility, admit) in seen:
+                continue  # (recipient, facility, admission) is the file's key: a repeat would be FE-VALUE
+            seen.add((facility, admit))
+            a = first + dt.timedelta(days=admit)
+            d = None if length is None else a + dt.timedelta(days=length)
+            stays.append((facility, a, d))
+            b.stay(p, a.isoformat(), d.isoformat() if d else "", facility)
+        for k in range(14):
+            day = first + dt.timedelta(days=k)
+            b.contact(p, prov, staff, "IHS_WT", day.isoformat(), "09:00", 120)
+            case = f"{n} {day}"
+            b.claim(case, p, prov, "IHS_WT", day.isoformat(), 8, received=RECEIVED)
+            expected[case] = "GEN-INPATIENT" if _inpatient(day, stays) else "paid"
+    b.write(root)
+    wh = root / "wh" / "claimrecon.duckdb"
+    run_period(root, PERIOD, wh)
+    with ro(wh) as con:
+        got = dict(con.sql("SELECT icn, coalesce(primary_rule_id, outcome) FROM claim_outcomes WHERE row_type = 'line'")
+                   .fetchall())
+    assert {case: got[c["icn"]] for case, c in b.cases.items()} == expected
