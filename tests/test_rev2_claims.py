@@ -558,3 +558,22 @@ def test_inpatient_dates_match_the_definition(tmp_path_factory, people):
         got = dict(con.sql("SELECT icn, coalesce(primary_rule_id, outcome) FROM claim_outcomes WHERE row_type = 'line'")
                    .fetchall())
     assert {case: got[c["icn"]] for case, c in b.cases.items()} == expected
+
+
+def test_a_warehouse_from_before_gains_death_date_and_facility_stays(tmp_path):
+    """schema.sql runs at the start of every run: a revision-1 warehouse file gains the new column and table."""
+    import duckdb
+
+    from claimrecon.db import run_script
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("""CREATE TABLE recipients (period VARCHAR, recipient_id VARCHAR, birth_date DATE,
+            waiver_program VARCHAR, span_start DATE, span_end DATE, living_arrangement VARCHAR, sleep_start VARCHAR,
+            sleep_end VARCHAR, extra_columns VARCHAR, source_file VARCHAR, source_row BIGINT, file_sha256 VARCHAR)""")
+        con.execute("INSERT INTO recipients (period, recipient_id) VALUES ('2025-12', '12345678')")
+        run_script(con, "schema.sql")
+        run_script(con, "schema.sql")  # and again: idempotent
+        cols = [r[0] for r in con.execute("DESCRIBE recipients").fetchall()]
+        assert cols[-1] == "death_date" and con.execute("SELECT death_date FROM recipients").fetchall() == [(None,)]
+        assert con.execute("SELECT count(*) FROM facility_stays").fetchone() == (0,)
