@@ -414,8 +414,12 @@ def test_tanf_agreements_load():
            "provider_id": "1234567893", "procedure_code": "T1017", "modifiers": None, "start_date": "2026-01-01",
            "end_date": "2026-12-31", "authorized_units": "100", "unit_rate": "15.00", "waiver_program": "TANF",
            "remote_exception_units": None, "case_manager_id": None}
-    frame = pl.DataFrame([row, dict(row, line_no="2", waiver_program="MA")], schema={c: pl.Utf8 for c in SA_COLS})
-    assert fe.validate("authorizations", frame, ["T1017|"]).select("_idx", "rule_id").rows() == [(1, "FE-FORMAT")]
+    rows = [row, dict(row, line_no="2", waiver_program="MA"),
+            dict(row, line_no="3", procedure_code="T1016", waiver_program="CADI"),   # CM without its modifier
+            dict(row, line_no="4", procedure_code="T1016", modifiers="UC", waiver_program="CADI")]
+    frame = pl.DataFrame(rows, schema={c: pl.Utf8 for c in SA_COLS})
+    assert fe.validate("authorizations", frame, ["T1017|", "T1016|UC"]).select("_idx", "rule_id").rows() == [
+        (1, "FE-FORMAT"), (2, "FE-REQUIRED")]
 
 
 @pytest.mark.parametrize("rule", ["AUTH-MAX-DEFAULT", "IL-CASELOAD"])
