@@ -272,8 +272,10 @@ def build() -> tuple[Book2, dict]:  # noqa: PLR0915 - one row per call, read top
         for i in range(n_contact):
             q = people[i] if overlap else b.person2()
             b.contact(q, agency, manager, "CM", f"2026-02-{1 + i:02d}", "08:00", 30)
-    b.stay_lines = [ln for ln, _ in STAY_REJECTS]
-    return b, {"auth_codes": auth_codes, "subjects": f}
+    first = b.stays[0]  # the same stay twice in one drop: the repeat is FE-VALUE
+    stay_rejects = STAY_REJECTS + [(",".join(first[c] for c in STAY_COLS), "FE-VALUE")]
+    b.stay_lines = [ln for ln, _ in stay_rejects]
+    return b, {"auth_codes": auth_codes, "subjects": f, "stay_rejects": stay_rejects}
 
 
 @pytest.fixture(scope="module")
@@ -377,9 +379,10 @@ def test_facility_stays_front_end_rejects_are_kept_and_counted(month):
     name = f"{PERIOD}/reference/facility_stays.csv"
     rej = [(r[1], r[3], r[4]) for r in month["rejects"] if r[0] == name]
     first = len(b.stays) + 2  # the header is row 1
-    assert rej == [(first + i, rule, ln) for i, (ln, rule) in enumerate(STAY_REJECTS)]
+    want = month["stay_rejects"]
+    assert rej == [(first + i, rule, ln) for i, (ln, rule) in enumerate(want)]
     (f,) = [r for r in month["files"] if r[1] == name]
-    assert f == ("facility_stays", name, "loaded", len(b.stays) + len(STAY_REJECTS), len(b.stays), len(STAY_REJECTS))
+    assert f == ("facility_stays", name, "loaded", len(b.stays) + len(want), len(b.stays), len(want))
     assert len(month["stays"]) == len(b.stays)
 
 
