@@ -3,6 +3,7 @@ reversals, findings and the balance proof. Each function is one Dagster asset's 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import duckdb
@@ -13,7 +14,7 @@ import polars as pl
 
 from claimrecon import engine
 from claimrecon.errors import BalanceError, ClaimreconError
-from contracts import service_logs
+from contracts import clock, service_logs
 from contracts.rules import LOG_ORDER, RULES, Parameters
 
 
@@ -55,6 +56,10 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
     con.execute("DELETE FROM log_billability WHERE period = ?", [period])
     buckets = bucket_count(con, period)
     run_script(con, "current_contacts.sql", {"period": period, "buckets": buckets})
+    _register_tz_days(con)
+    # GEN-STAFF-OVERLAP crosses people, hence buckets: the lost minutes of every contact judged this period are
+    # computed once, over all current contacts, and each bucket joins its own rows (ov_lost)
+    run_script(con, "contact_overlaps.sql", {"period": period})
     contacts = unbillable = 0
     for b in range(buckets):
         run_script(con, "contact_evidence.sql", {**params, "bucket": b, "buckets": buckets})
@@ -75,6 +80,16 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
         unbillable += int((work["billable_minutes"] < work["duration_minutes"]).sum()) if work.height else 0
         del work
     return {"contacts": contacts, "unbillable": unbillable}
+
+
+def _register_tz_days(con: duckdb.DuckDBPyConnection) -> None:
+    """tz_days: the America/Chicago offsets of every date a contact or its sleeping-hours windows can touch
+    (contracts/clock.py, Clarification 1), for the SQL that turns clock times into real instants."""
+    lo, hi = con.execute("SELECT min(service_date), max(service_date) FROM cur_contacts").fetchall()[0]
+    dates = [] if lo is None else [lo + dt.timedelta(days=k) for k in range(-2, (hi - lo).days + 3)]
+    con.register("_tz", clock.day_offsets(dates).to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE tz_days AS SELECT * FROM _tz")
+    con.unregister("_tz")
 
 
 def _billability(ev: pl.DataFrame) -> pl.DataFrame:
