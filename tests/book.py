@@ -14,7 +14,7 @@ from claimrecon.generator import (CLAIM_COLS, LOG_COLS, PROV_COLS, REC_COLS, SA_
                                   _write_pipe)
 from contracts.front_end import npi_check_digit
 
-SERVICES = {**SVC, "IHS_WOT_REMOTE": ("S5135", "UC U4", Decimal("6.00")),
+SERVICES = {**SVC, "IHS_WOT_1TO2": ("S5135", "UC UN", Decimal("5.00")), "IHS_WOT_REMOTE": ("S5135", "UC U4", Decimal("6.00")),
             "NIGHT_SUP": ("S5135", "UA", Decimal("6.00")), "CUST_LIVING": ("T2031", "UC", Decimal("200.00")),
             "FRS": ("S5140", "UC", Decimal("230.00"))}
 DAY = "2025-12-10"
