@@ -55,8 +55,7 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
     run_script(con, "service_groups.sql", {"period": period})
     con.execute("DELETE FROM log_billability WHERE period = ?", [period])
     buckets = bucket_count(con, period)
-    run_script(con, "current_contacts.sql", {"period": period, "buckets": buckets})
-    _register_tz_days(con)
+    current_contacts(con, period, buckets)
     # GEN-STAFF-OVERLAP crosses people, hence buckets: the lost minutes of every contact judged this period are
     # computed once, over all current contacts, and each bucket joins its own rows (ov_lost)
     run_script(con, "contact_overlaps.sql", {"period": period})
@@ -82,14 +81,25 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
     return {"contacts": contacts, "unbillable": unbillable}
 
 
-def _register_tz_days(con: duckdb.DuckDBPyConnection) -> None:
-    """tz_days: the America/Chicago offsets of every date a contact or its sleeping-hours windows can touch
-    (contracts/clock.py, Clarification 1), for the SQL that turns clock times into real instants."""
-    lo, hi = con.execute("SELECT min(service_date), max(service_date) FROM cur_contacts").fetchall()[0]
+def current_contacts(con: duckdb.DuckDBPyConnection, period: str, buckets: int) -> None:
+    """cur_contacts (sql/current_contacts.sql): the latest version of each contact known at the period, with its
+    real instants, tagged by bucket of people; and tz_days/local_utc, which it needs."""
+    _register_tz_days(con, period)
+    run_script(con, "current_contacts.sql", {"period": period, "buckets": buckets})
+
+
+def _register_tz_days(con: duckdb.DuckDBPyConnection, period: str) -> None:
+    """tz_days: the America/Chicago offsets (contracts/clock.py, Clarification 1) of every date a contact known
+    at this period, or its sleeping-hours windows, can touch; local_utc(date, minute, off0, change, off1): the
+    real instant (naive UTC) of a clock time on a date, for the SQL that reads clock times."""
+    lo, hi = con.execute("SELECT min(service_date), max(service_date) FROM contacts WHERE period <= ?",
+                         [period]).fetchall()[0]
     dates = [] if lo is None else [lo + dt.timedelta(days=k) for k in range(-2, (hi - lo).days + 3)]
     con.register("_tz", clock.day_offsets(dates).to_arrow())
     con.execute("CREATE OR REPLACE TEMP TABLE tz_days AS SELECT * FROM _tz")
     con.unregister("_tz")
+    con.execute("""CREATE OR REPLACE TEMP MACRO local_utc(d, m, off0, change, off1) AS
+                   CAST(d AS TIMESTAMP) + to_minutes(m - CASE WHEN m < change THEN off0 ELSE off1 END)""")
 
 
 def _billability(ev: pl.DataFrame) -> pl.DataFrame:

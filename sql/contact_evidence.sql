@@ -3,7 +3,7 @@
 --             $sleep_start (minutes after midnight), $sleep_end (minutes after midnight).
 -- Facts only: the contract decides. Intervals are real instants (UTC, contracts/clock.py): across midnight and
 -- clock changes. Needs svc/svc_code (sql/service_groups.sql), cur_contacts/claim_days (sql/current_contacts.sql),
--- ov_lost (sql/contact_overlaps.sql, once per period over every bucket) and tz_days (claimrecon/judge.py).
+-- ov_lost (sql/contact_overlaps.sql, once per period over every bucket) and tz_days/local_utc (claimrecon/judge.py).
 
 -- (sql/service_groups.sql has made the temp table svc.)
 
@@ -57,9 +57,8 @@ win AS (
     SELECT provider_id, log_id, ss, se, CAST(service_date + INTERVAL (d) DAY AS DATE) AS sd,
            CAST(service_date + INTERVAL (d + CASE WHEN se > ss THEN 0 ELSE 1 END) DAY AS DATE) AS ed
     FROM person, (SELECT unnest([-1, 0, 1]) AS d))
-SELECT w.provider_id, w.log_id,
-       CAST(w.sd AS TIMESTAMP) + to_minutes(w.ss - CASE WHEN w.ss < a.change THEN a.off0 ELSE a.off1 END) AS s,
-       CAST(w.ed AS TIMESTAMP) + to_minutes(w.se - CASE WHEN w.se < b.change THEN b.off0 ELSE b.off1 END) AS e
+SELECT w.provider_id, w.log_id, local_utc(w.sd, w.ss, a.off0, a.change, a.off1) AS s,
+       local_utc(w.ed, w.se, b.off0, b.change, b.off1) AS e
 FROM win w JOIN tz_days a ON a.local_date = w.sd JOIN tz_days b ON b.local_date = w.ed;
 
 -- The minutes each interval rule claims, per contact in scope, as real-time intervals, ranked in the log

@@ -173,7 +173,7 @@ def build() -> Book:  # noqa: PLR0915 - one row per call, read top to bottom
     # revision 2, Clarification 16: one staff member 1:1 with two people at once; two providers for one person
     p1, p2 = b.person(), b.person()
     shared = b.staff_member(ihs)
-    for p, start, label, exp, led in ((p1, "09:00", "GEN-STAFF-OVERLAP first in order keeps its minutes", ("paid", None), None),
+    for p, start, label, exp, led in ((p1, "09:00", "GEN-STAFF-OVERLAP pass: first in order keeps its minutes", ("paid", None), None),
                                       (p2, "10:00", "GEN-STAFF-OVERLAP", ("partial", "GEN-STAFF-OVERLAP"),
                                        [("GEN-STAFF-OVERLAP", 4, True)])):
         b.sa_line(p, ihs, "IHS_WT")
@@ -184,7 +184,7 @@ def build() -> Book:  # noqa: PLR0915 - one row per call, read top to bottom
     b.sa_line(p, ihs2, "IHS_WT")
     b.contact(p, ihs, ds, "IHS_WT", DAY, "09:00", 120)
     b.contact(p, ihs2, ds2, "IHS_WT", DAY, "10:00", 120)
-    b.claim("GEN-PERSON-OVERLAP first in order keeps its minutes", p, ihs, "IHS_WT", DAY, 8)
+    b.claim("GEN-PERSON-OVERLAP pass: first in order keeps its minutes", p, ihs, "IHS_WT", DAY, 8)
     b.claim("GEN-PERSON-OVERLAP", p, ihs2, "IHS_WT", DAY, 8, expect=("partial", "GEN-PERSON-OVERLAP"),
             ledger=[("GEN-PERSON-OVERLAP", 4, True)])
 
