@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 
 import duckdb
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from claimrecon import judge
 from claimrecon.db import run_script
 from claimrecon.runner import run_period
 from contracts import clock
 from contracts import front_end as fe
+from contracts.rules import Parameters
 from tests.book import DAY, Book
 from tests.conftest import ro
 
@@ -257,7 +260,7 @@ def month(tmp_path_factory):
             "SELECT icn, outcome, primary_rule_id, paid_units FROM claim_outcomes WHERE row_type = 'line'").fetchall()}
         ledger = con.execute("SELECT icn, rule_id, CAST(units AS INTEGER), is_primary FROM denial_ledger").fetchall()
         rejects = con.execute("SELECT rule_id, message, raw_record FROM rejected_records").fetchall()
-    return {"book": b, "logs": logs, "outcomes": outcomes, "ledger": ledger, "rejects": rejects}
+    return {"book": b, "logs": logs, "outcomes": outcomes, "ledger": ledger, "rejects": rejects, "wh": wh}
 
 
 build()
@@ -293,6 +296,23 @@ def test_front_end_rejects_time_and_delivery_disagreements(month):
     msgs = sorted(m for _, m in raw)
     assert sum("delivery_mode disagrees" in m for m in msgs) == 2 and sum("minutes disagrees" in m for m in msgs) == 1
     assert "R000000009" in month["logs"] and month["logs"]["R000000009"][0] == 60  # 61 documented: within one minute
+
+
+def test_instants_are_derived_from_the_clock_times_not_the_stored_ones(month, tmp_path):
+    """Contacts stored by an earlier claimrecon (wall-clock timestamps, a wrapped duration) are judged exactly
+    like contacts stored now: the real instants come from the documented clock times each period."""
+    copy = tmp_path / "w.duckdb"
+    shutil.copyfile(month["wh"], copy)
+    con = duckdb.connect(str(copy))
+    try:
+        q = "SELECT * FROM log_billability ORDER BY ALL"
+        before = con.execute(q).fetchall()
+        con.execute("UPDATE contacts SET start_ts = start_ts - INTERVAL 6 HOUR, end_ts = end_ts - INTERVAL 5 HOUR, "
+                    "duration_minutes = (end_minute - start_minute + 1440) % 1440")
+        judge.log_billability(con, "2026-01", Parameters())
+        assert con.execute(q).fetchall() == before
+    finally:
+        con.close()
 
 
 # ---------------------------------------------------------------- the clock itself (Clarification 1)
