@@ -47,15 +47,21 @@ WHERE ctc.delivery_mode = 'in_person' AND svc.unit = '15min'
   AND (recipient_id, service_key, service_date) IN (SELECT recipient_id, service_key, d FROM person_days);
 
 CREATE OR REPLACE TEMP TABLE ov_lost AS
+-- One sort of every lane: a contact shares time with another when it starts before the latest end so far, or
+-- when the next contact starts before the latest end up to it. Only those (few) are clustered and swept.
 WITH ordered AS (
-    SELECT *, max(e) OVER (PARTITION BY kind, lane ORDER BY s, e, provider_id, log_id
-                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e
+    SELECT *,
+           max(e) OVER (PARTITION BY kind, lane ORDER BY s, e, provider_id, log_id
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e,
+           max(e) OVER (PARTITION BY kind, lane ORDER BY s, e, provider_id, log_id ROWS UNBOUNDED PRECEDING) AS run_e,
+           lead(s) OVER (PARTITION BY kind, lane ORDER BY s, e, provider_id, log_id) AS next_s
     FROM ov_lanes),
-grouped AS (
+shared AS (SELECT * EXCLUDE (prev_e, run_e, next_s) FROM ordered WHERE prev_e > s OR run_e > next_s),
+multi AS (
     SELECT *, sum(CASE WHEN prev_e IS NULL OR s >= prev_e THEN 1 ELSE 0 END)
               OVER (PARTITION BY kind, lane ORDER BY s, e, provider_id, log_id ROWS UNBOUNDED PRECEDING) AS g
-    FROM ordered),
-multi AS (SELECT * FROM grouped QUALIFY count(*) OVER (PARTITION BY kind, lane, g) > 1),
+    FROM (SELECT *, max(e) OVER (PARTITION BY kind, lane ORDER BY s, e, provider_id, log_id
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e FROM shared)),
 pts AS (SELECT kind, lane, g, s AS t FROM multi UNION SELECT kind, lane, g, e FROM multi),
 seg AS (SELECT kind, lane, g, t AS s, lead(t) OVER (PARTITION BY kind, lane, g ORDER BY t) AS e FROM pts),
 act AS (

@@ -20,7 +20,10 @@ real AS (
     FROM latest l
     JOIN tz_days a ON a.local_date = l.service_date
     JOIN tz_days b ON b.local_date = l.service_date + CASE WHEN l.end_minute < l.start_minute THEN 1 ELSE 0 END)
-SELECT *, CAST(date_diff('minute', start_ts, end_ts) AS INTEGER) AS duration_minutes,
+-- (the front end rejects a contact that ends before it begins in real time; one loaded before that edit existed
+-- lasts 0 minutes rather than a negative length)
+SELECT * REPLACE (greatest(end_ts, start_ts) AS end_ts),
+       CAST(greatest(date_diff('minute', start_ts, end_ts), 0) AS INTEGER) AS duration_minutes,
        hash(recipient_id) % $buckets AS _bucket
 FROM real;
 
