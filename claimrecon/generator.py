@@ -232,7 +232,7 @@ class World:
             # revision 2 (GEN-STAFF-OVERLAP): each person's IHS by a worker of their own; case management and
             # aide visits in 45/30-minute slots per agency (slot = the person's index at the agency)
             worker = self.staff_member(ihs[0], "direct_support")
-            self.people.append({"pmi": pmi, "ihs": ihs, "cm": cm, "offset": i % 7, "worker": worker,
+            self.people.append({"pmi": pmi, "ihs": ihs, "cm": cm, "worker": worker,
                                 "slot": i // len(self.cm_agencies)})
 
     # ------------------------------------------------------------------ records

@@ -371,6 +371,31 @@ def _reference_lost(rows: list[dict]) -> dict[str, set[int]]:
     return lost
 
 
+def _reference_person_lost(rows: list[dict]) -> dict[str, set[int]]:
+    """GEN-PERSON-OVERLAP minute by minute: a person's in-person contacts of one service key in order; a contact by
+    another staff member or provider than the first in order loses the minute (whatever the ratios)."""
+    lost: dict[str, set[int]] = {r["log_id"]: set() for r in rows}
+    for t in range(0, 301):
+        for pmi in {r["pmi"] for r in rows}:
+            active = sorted((r for r in rows if r["pmi"] == pmi and r["start"] <= t < r["end"]),
+                            key=lambda r: (r["start"], r["provider_id"], r["log_id"]))
+            for r in active[1:]:
+                if (r["staff_id"], r["provider_id"]) != (active[0]["staff_id"], active[0]["provider_id"]):
+                    lost[r["log_id"]].add(t)
+    return lost
+
+
+@settings(max_examples=40, deadline=None)
+@given(day=st.dates(dt.date(2024, 1, 1), dt.date(2027, 12, 31)), start=st.integers(0, 1439), end=st.integers(0, 1439))
+def test_elapsed_minutes_equal_zoneinfo(day, start, end):
+    """Clarification 1 against zoneinfo row by row: real minutes between the clock times (fold=0)."""
+    end_day = day + dt.timedelta(days=1) if end < start else day
+    a = dt.datetime(day.year, day.month, day.day, start // 60, start % 60, tzinfo=clock.TZ)
+    z = dt.datetime(end_day.year, end_day.month, end_day.day, end // 60, end % 60, tzinfo=clock.TZ)
+    want = int((z.astimezone(dt.timezone.utc) - a.astimezone(dt.timezone.utc)).total_seconds() // 60)
+    assert _elapsed(day.isoformat(), start, end) == want
+
+
 contact_st = st.fixed_dictionaries({
     "staff_id": st.sampled_from(["S1", "S2"]), "pmi": st.sampled_from(["10000001", "10000002", "10000003"]),
     "provider_id": st.sampled_from(["P1", "P2"]), "ratio": st.sampled_from(["1:1", "1:2"]),
@@ -380,7 +405,7 @@ contact_st = st.fixed_dictionaries({
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(contact_st, min_size=1, max_size=8))
 def test_staff_overlap_admission_property(contacts):
-    """sql/contact_overlaps.sql equals the minute-by-minute admission; at every minute the admitted contacts of a
+    """sql/contact_overlaps.sql equals the minute-by-minute admission (staff and person lanes); at every minute the admitted contacts of a
     staff member form a permitted combination; kept + lost = documented minutes."""
     rows = [dict(c, log_id=f"L{i:03d}", end=c["start"] + c["length"]) for i, c in enumerate(contacts)]
     con = duckdb.connect()
@@ -397,12 +422,15 @@ def test_staff_overlap_admission_property(contacts):
     con.execute("CREATE TEMP TABLE svc AS SELECT 'IHS_WT' AS service_key, '15min' AS unit")
     run_script(con, "contact_overlaps.sql", {"period": "2026-01"})
     got: dict[str, set[int]] = {r["log_id"]: set() for r in rows}
-    for log_id, s, e in con.execute("SELECT log_id, s, e FROM ov_lost WHERE kind = 'S'").fetchall():
+    got_person: dict[str, set[int]] = {r["log_id"]: set() for r in rows}
+    for kind, log_id, s, e in con.execute("SELECT kind, log_id, s, e FROM ov_lost").fetchall():
         a, z = int((s - base).total_seconds() // 60), int((e - base).total_seconds() // 60)
-        assert not got[log_id] & set(range(a, z))  # each lost minute once
-        got[log_id] |= set(range(a, z))
+        lost = got if kind == "S" else got_person
+        assert not lost[log_id] & set(range(a, z))  # each lost minute once
+        lost[log_id] |= set(range(a, z))
     con.close()
     assert got == _reference_lost(rows)
+    assert got_person == _reference_person_lost(rows)
     for t in range(0, 301):  # the admitted (kept) contacts at each minute are a permitted combination
         for sid in ("S1", "S2"):
             kept = [r for r in rows if r["staff_id"] == sid and r["start"] <= t < r["end"] and t not in got[r["log_id"]]]
