@@ -298,6 +298,23 @@ def test_front_end_rejects_time_and_delivery_disagreements(month):
     assert "R000000009" in month["logs"] and month["logs"]["R000000009"][0] == 60  # 61 documented: within one minute
 
 
+def test_the_month_run_twice_balances_and_gives_identical_rows(month, tmp_path):
+    """Every revision-2 log contract in one month: re-run into the same warehouse, it balances to the cent and
+    every row of the outputs is the same."""
+    copy = tmp_path / "wh" / "claimrecon.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(month["wh"], copy)
+    tables = ("log_billability", "claim_outcomes", "denial_ledger", "findings")
+    with ro(copy) as con:
+        first = {t: con.execute(f"SELECT * FROM {t} WHERE period = '2026-01' ORDER BY ALL").fetchall() for t in tables}
+    run_period(month["wh"].parent.parent, "2026-01", copy)
+    with ro(copy) as con:
+        assert judge.balance_problems(con, "2026-01") == []
+        for t in tables:
+            assert con.execute(f"SELECT * FROM {t} WHERE period = '2026-01' ORDER BY ALL").fetchall() == first[t], t
+    assert first["log_billability"] and first["denial_ledger"]
+
+
 def test_instants_are_derived_from_the_clock_times_not_the_stored_ones(month, tmp_path):
     """Contacts stored by an earlier claimrecon (wall-clock timestamps, a wrapped duration) are judged exactly
     like contacts stored now: the real instants come from the documented clock times each period."""
