@@ -50,6 +50,13 @@ class Book2(Book):
                 r["death_date"] = death.get(r["span_start"], "") if isinstance(death, dict) else death
         return pmi
 
+    def twin(self, sid: str) -> str:
+        """A new staff member like `sid`: every line is documented by a worker of its own, so no two cases share
+        a staff member's time (GEN-STAFF-OVERLAP, revision 2)."""
+        row = next(r for r in self.staff if r["staff_id"] == sid)
+        return self.staff_member(row["provider_id"], row["role"], **{k: v for k, v in row.items()
+                                                                     if k not in ("staff_id", "provider_id", "role")})
+
     def stay(self, pmi: str, admit: str, discharge: str = "", facility: str = "hospital") -> None:
         self.stays.append({"recipient_id": pmi, "facility_type": facility, "admit_date": admit,
                            "discharge_date": discharge})
@@ -95,7 +102,7 @@ def build() -> tuple[Book2, dict]:  # noqa: PLR0915 - one row per call, read top
         if sa:
             b.sa_line(pmi, prov, key, program="TANF" if key == "TCM_OR" else "CADI", **kw)
         if contact:
-            b.contact(pmi, prov, staff, key, day, start, minutes or doc_minutes)
+            b.contact(pmi, prov, b.twin(staff), key, day, start, minutes or doc_minutes)
         return b.claim(case, pmi, prov, key, day, units, expect=expect, received=RECEIVED)
 
     cm = dict(prov=cma, staff=cm1)
@@ -552,9 +559,10 @@ def test_inpatient_dates_match_the_definition(tmp_path_factory, people):
             d = None if length is None else a + dt.timedelta(days=length)
             stays.append((facility, a, d))
             b.stay(p, a.isoformat(), d.isoformat() if d else "", facility)
+        worker = b.twin(staff)
         for k in range(14):
             day = first + dt.timedelta(days=k)
-            b.contact(p, prov, staff, "IHS_WT", day.isoformat(), "09:00", 120)
+            b.contact(p, prov, worker, "IHS_WT", day.isoformat(), "09:00", 120)
             case = f"{n} {day}"
             b.claim(case, p, prov, "IHS_WT", day.isoformat(), 8, received=RECEIVED)
             expected[case] = "GEN-INPATIENT" if _inpatient(day, stays) else "paid"
