@@ -5,7 +5,8 @@
 * ``claimrecon_<period>.html`` — one self-contained page (inline SVG charts, no script, no network)
   that prints cleanly, with the top denial reasons and their citations and a remittance section;
 * ``remittance/<provider>.csv`` — each provider's lines with outcome, paid amount and every
-  adjustment's group, CARC, RARC and message.
+  adjustment's group, CARC, RARC and message;
+* ``x12/<provider>.835`` — each provider's X12 835 remittance advice (``claimrecon.x12``).
 
 Recipient ids are masked in the workbook and the HTML unless ``mask_ids=False`` (an explicit flag).
 The remittance files go to the provider who billed the lines, so they carry the ids the provider
