@@ -13,8 +13,10 @@ person. Everything on it is *read* from the warehouse, never computed again:
   recovered by ``PLB`` ``FB`` on its later 835s.
 
 So the 835 balances by construction: line ``SVC02 − ΣCAS = SVC03`` (the ledger balances every line),
-claim ``CLP03 − ΣCAS = CLP04`` (sums of the lines), transaction ``ΣCLP04 − ΣPLB = BPR02``. The segments
-are written by one small serializer (:func:`segment`); pyx12 validates the result in the tests.
+claim ``CLP03 − ΣCAS = CLP04`` (sums of the lines), transaction ``ΣCLP04 − ΣPLB = BPR02``. The serializer
+is this module: the envelope and header segments by :func:`segment`, the claim loops (millions of lines in
+a state's month) set-based in DuckDB by ``DETAIL_SQL`` with the same element rules. pyx12 validates the
+result in the tests and x12sdk reads it back.
 
 Control numbers and dates derive from the period and the provider, so re-running a month writes the same
 bytes. The files carry full recipient ids (``NM1*QC``), like the remittance CSVs: they go only to the
@@ -28,7 +30,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -58,44 +60,14 @@ PAYER = Payer()
 
 
 @dataclass
-class Line:
-    line_no: int
-    procedure: str
-    modifiers: list[str]
-    service_date: dt.date
-    charge: Decimal
-    paid: Decimal
-    billed_units: Decimal
-    paid_units: Decimal
-    #: (group, CARC, amount, units), amounts never zero, each (group, CARC) once
-    adjustments: list[tuple[str, str, Decimal, Decimal]] = field(default_factory=list)
-    rarcs: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Claim:
-    pcn: str
-    status: str  # 1 paid (in full or in part), 4 denied, 22 reversal
-    icn: str
-    recipient_id: str
-    lines: list[Line] = field(default_factory=list)
-
-    @property
-    def charge(self) -> Decimal:
-        return sum((ln.charge for ln in self.lines), ZERO)
-
-    @property
-    def paid(self) -> Decimal:
-        return sum((ln.paid for ln in self.lines), ZERO)
-
-
-@dataclass
 class Remittance:
     period: str
     provider_id: str
     name: str
     tin: str | None
-    claims: list[Claim]
+    #: the claim loops (CLP … LQ) as X12 text, and how many segments it holds
+    detail: str
+    detail_segments: int
     #: (reason, reference, amount): positive amounts reduce the payment, negative ones add to it
     adjustments: list[tuple[str, str, Decimal]]
     payment: Decimal  # BPR02
@@ -115,9 +87,6 @@ def money(v: Decimal) -> str:
         return "0"
     text = f"{v:f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-quantity = money  # units are DECIMAL(12,2) as well
 
 
 def text(value: str | None, width: int = 60) -> str:
@@ -179,48 +148,22 @@ def render(r: Remittance, payer: Payer = PAYER) -> str:
         body.append(segment("N1", "PE", name, "XX", r.provider_id))
         if r.tin:
             body.append(segment("REF", "TJ", r.tin))
-    if r.claims:
+    if r.detail_segments:
         body.append(segment("LX", "1"))
-    for c in r.claims:
-        body.append(segment("CLP", text(c.pcn, 38), c.status, money(c.charge), money(c.paid), "", "MC", c.icn))
-        body.append(segment("NM1", "QC", "1", "", "", "", "", "", "MI", c.recipient_id))
-        for ln in c.lines:
-            body.append(segment("SVC", ["HC", ln.procedure, *ln.modifiers], money(ln.charge), money(ln.paid), "",
-                                quantity(ln.paid_units), "",
-                                quantity(ln.billed_units) if ln.billed_units != ln.paid_units else ""))
-            body.append(segment("DTM", "472", f"{ln.service_date:%Y%m%d}"))
-            body += cas_segments(ln.adjustments)
-            body.append(segment("REF", "6R", str(ln.line_no)))
-            body += [segment("LQ", "HE", rarc) for rarc in ln.rarcs]
+    tail_body: list[str] = []
     for i in range(0, len(r.adjustments), 6):
         pairs = []
         for reason, ref, amount in r.adjustments[i:i + 6]:
             pairs += [[reason, ref], money(amount)]
-        body.append(segment("PLB", r.tin if r.umpi else r.provider_id, f"{date.year}1231", *pairs))
-    body.append(segment("SE", str(len(body) + 1), "0001"))
+        tail_body.append(segment("PLB", r.tin if r.umpi else r.provider_id, f"{date.year}1231", *pairs))
+    tail_body.append(segment("SE", str(len(body) + r.detail_segments + len(tail_body) + 1), "0001"))
     head = [segment("ISA", "00", " " * 10, "00", " " * 10, "ZZ", payer.interchange_id.ljust(15)[:15], "ZZ",
                     r.provider_id.ljust(15)[:15], f"{date:%y%m%d}", "0000", REPETITION, "00501", ctl, "0",
                     payer.usage, COMPONENT),
             segment("GS", "HP", payer.interchange_id, r.provider_id, f"{date:%Y%m%d}", "0000", str(int(ctl)), "X",
                     "005010X221A1")]
     tail = [segment("GE", "1", str(int(ctl))), segment("IEA", "1", ctl)]
-    return "\n".join(head + body + tail) + "\n"
-
-
-def cas_segments(adjustments: list[tuple[str, str, Decimal, Decimal]]) -> list[str]:
-    """One CAS per group code with up to six (CARC, amount, units) triplets (a seventh CARC of a group,
-    which no rule set here produces, would open a second CAS of the same group)."""
-    out: list[str] = []
-    groups: dict[str, list[tuple[str, Decimal, Decimal]]] = {}
-    for g, carc, amount, units in adjustments:
-        groups.setdefault(g, []).append((carc, amount, units))
-    for g, items in groups.items():
-        for i in range(0, len(items), 6):
-            els: list[str] = []
-            for carc, amount, units in items[i:i + 6]:
-                els += [carc, money(amount), quantity(units) if units else ""]
-            out.append(segment("CAS", g, *els))
-    return out
+    return "\n".join(head + body + ([r.detail] if r.detail_segments else []) + tail_body + tail) + "\n"
 
 
 # ---------------------------------------------------------------------------- from the warehouse
@@ -267,50 +210,74 @@ def record_balances(con, period: str) -> int:
     return len(out)
 
 
-def _claims(con, period: str, providers: list[str]) -> dict[str, list[Claim]]:
-    """The adjudicated claims of the given providers, each with its lines and their ledger adjustments."""
-    rows = con.execute("""
-        WITH lines AS (
-            SELECT o.*, CASE WHEN o.outcome IN ('voided', 'replaced') THEN o.reverses_icn ELSE o.icn END AS claim_icn,
-                   o.outcome IN ('voided', 'replaced') AS reversal
-            FROM claim_outcomes o
-            WHERE o.period = $p AND o.outcome <> 'rejected' AND o.billing_provider_id IN (SELECT unnest($ids))),
-        adj AS (
-            SELECT d.source_file, d.source_row, d.row_type, d.group_code, d.carc,
-                   sum(d.amount) AS amount, sum(d.units) AS units, min(CASE WHEN d.is_primary THEN 0 ELSE 1 END) AS k,
-                   list(d.rarc) FILTER (WHERE d.amount <> 0 AND coalesce(d.rarc, '') <> '') AS rarcs
-            FROM denial_ledger d JOIN lines l USING (source_file, source_row, row_type)
-            WHERE d.period = $p GROUP BY ALL),
-        cas AS (
-            SELECT source_file, source_row, row_type,
-                   list((group_code, carc, amount, units) ORDER BY group_code, k, carc) FILTER (WHERE amount <> 0) AS cas,
-                   list_sort(list_distinct(flatten(list(coalesce(rarcs, []))))) AS rarcs
-            FROM adj GROUP BY ALL),
-        pcn AS (
-            SELECT icn, min_by(patient_control_number, line_no) AS pcn FROM claims
-            WHERE period <= $p AND patient_control_number IS NOT NULL
-              AND icn IN (SELECT claim_icn FROM lines) GROUP BY 1)
-        SELECT l.billing_provider_id, l.claim_icn, l.reversal, l.outcome, l.recipient_id, l.line_no,
-               l.procedure_code, l.modifiers, l.service_date, l.billed_amount, l.paid_amount, l.billed_units,
-               l.paid_units, cas.cas, cas.rarcs, pcn.pcn
-        FROM lines l LEFT JOIN cas USING (source_file, source_row, row_type) LEFT JOIN pcn ON pcn.icn = l.claim_icn
-        ORDER BY l.billing_provider_id, l.claim_icn, l.reversal, l.line_no""",
-                       {"p": period, "ids": providers}).fetchall()
-    out: dict[str, list[Claim]] = {}
-    current: Claim | None = None
-    key = None
-    for (pid, icn, reversal, outcome, pmi, line_no, proc, mods, day, billed, paid, bu, pu, cas, rarcs,
-         pcn) in rows:
-        if (pid, icn, reversal) != key:
-            key = (pid, icn, reversal)
-            current = Claim(pcn or icn, "22" if reversal else "4", icn, pmi)
-            out.setdefault(pid, []).append(current)
-        if not reversal and outcome != "denied":
-            current.status = "1"
-        current.lines.append(Line(line_no, proc, (mods or "").split(), day, billed, paid, bu, pu,
-                                  [tuple(a.values()) if isinstance(a, dict) else tuple(a) for a in (cas or [])],
-                                  list(rarcs or [])))
-    return out
+#: The claim loops of the 835 (2100 CLP, NM1; 2110 SVC, DTM*472, CAS, REF*6R, LQ*HE), rendered set-based so a
+#: state's month (millions of lines) costs seconds: one text and its segment count per provider. Element rules
+#: as in :func:`segment` and :func:`money`: R values without trailing zeros, trailing empty elements dropped.
+DETAIL_SQL = r"""
+WITH lines AS MATERIALIZED (  -- read three times below
+    SELECT o.billing_provider_id AS pid, o.outcome IN ('voided', 'replaced') AS reversal,
+           CASE WHEN o.outcome IN ('voided', 'replaced') THEN o.reverses_icn ELSE o.icn END AS claim_icn,
+           o.outcome, o.recipient_id, o.line_no, o.procedure_code, o.modifiers, o.service_date, o.billed_amount,
+           o.paid_amount, o.billed_units, o.paid_units, o.source_file, o.source_row, o.row_type
+    FROM claim_outcomes o
+    WHERE o.period = $p AND o.outcome <> 'rejected' AND o.billing_provider_id IN (SELECT unnest($ids))),
+ledger AS (
+    SELECT d.* FROM denial_ledger d JOIN lines l USING (source_file, source_row, row_type) WHERE d.period = $p),
+adj AS (  -- each CARC once per group code, its amounts and units summed; a zero sum is not an adjustment
+    SELECT source_file, source_row, row_type, group_code, carc, sum(amount) AS amount, sum(units) AS units,
+           min(CASE WHEN is_primary THEN 0 ELSE 1 END) AS k
+    FROM ledger GROUP BY source_file, source_row, row_type, group_code, carc HAVING sum(amount) <> 0),
+triplets AS (  -- up to six (CARC, amount, units) per CAS segment
+    SELECT *, (row_number() OVER (PARTITION BY source_file, source_row, row_type, group_code ORDER BY k, carc) - 1) // 6
+              AS part
+    FROM adj),
+cas AS (
+    SELECT source_file, source_row, row_type,
+           string_agg(seg, chr(10) ORDER BY group_code, part) AS text, count(*) AS n
+    FROM (SELECT source_file, source_row, row_type, group_code, part,
+                 rtrim('CAS*' || group_code || '*' || string_agg(carc || '*' || x12_money(amount) || '*' ||
+                       CASE WHEN units = 0 THEN '' ELSE x12_money(units) END, '*' ORDER BY k, carc), '*') || '~' AS seg
+          FROM triplets GROUP BY source_file, source_row, row_type, group_code, part)
+    GROUP BY source_file, source_row, row_type),
+lq AS (  -- a remark code per RARC of the adjustments that moved money
+    SELECT source_file, source_row, row_type, string_agg('LQ*HE*' || rarc || '~', chr(10) ORDER BY rarc) AS text,
+           count(*) AS n
+    FROM (SELECT DISTINCT source_file, source_row, row_type, rarc FROM ledger WHERE amount <> 0 AND coalesce(rarc, '') <> '')
+    GROUP BY source_file, source_row, row_type),
+svc AS (
+    SELECT l.*, 3 + coalesce(cas.n, 0) + coalesce(lq.n, 0) AS n,
+           'SVC*HC:' || l.procedure_code ||
+               CASE WHEN coalesce(trim(l.modifiers), '') = '' THEN '' ELSE ':' || replace(trim(l.modifiers), ' ', ':') END ||
+               '*' || x12_money(l.billed_amount) || '*' || x12_money(l.paid_amount) || '**' || x12_money(l.paid_units) ||
+               CASE WHEN l.billed_units <> l.paid_units THEN '**' || x12_money(l.billed_units) ELSE '' END || '~' ||
+           chr(10) || 'DTM*472*' || strftime(l.service_date, '%Y%m%d') || '~' ||
+           coalesce(chr(10) || cas.text, '') ||
+           chr(10) || 'REF*6R*' || l.line_no || '~' ||
+           coalesce(chr(10) || lq.text, '') AS text
+    FROM lines l LEFT JOIN cas USING (source_file, source_row, row_type) LEFT JOIN lq USING (source_file, source_row, row_type)),
+pcn AS (  -- the provider's own claim number, from the claim's lowest line that gives one
+    SELECT icn, arg_min(patient_control_number, line_no) AS pcn FROM claims
+    WHERE period <= $p AND patient_control_number IS NOT NULL AND icn IN (SELECT claim_icn FROM lines) GROUP BY 1),
+clp AS (
+    SELECT s.pid, s.claim_icn, s.reversal, 2 + sum(s.n) AS n,
+           'CLP*' || coalesce(any_value(pcn.pcn), s.claim_icn) || '*' ||
+               CASE WHEN s.reversal THEN '22' WHEN bool_and(s.outcome = 'denied') THEN '4' ELSE '1' END || '*' ||
+               x12_money(sum(s.billed_amount)) || '*' || x12_money(sum(s.paid_amount)) || '**MC*' || s.claim_icn || '~' ||
+           chr(10) || 'NM1*QC*1******MI*' || arg_min(s.recipient_id, s.line_no) || '~' ||
+           chr(10) || string_agg(s.text, chr(10) ORDER BY s.line_no) AS text
+    FROM svc s LEFT JOIN pcn ON pcn.icn = s.claim_icn
+    GROUP BY s.pid, s.claim_icn, s.reversal)
+SELECT pid, string_agg(text, chr(10) ORDER BY claim_icn, reversal), sum(n) FROM clp GROUP BY pid
+"""
+MONEY_MACRO = """CREATE OR REPLACE TEMP MACRO x12_money(x) AS
+    CASE WHEN x = 0 THEN '0' ELSE rtrim(rtrim(CAST(x AS VARCHAR), '0'), '.') END"""
+
+
+def _details(con, period: str, providers: list[str]) -> dict[str, tuple[str, int]]:
+    """Provider -> (its claim loops as X12 text, their segment count), for the given providers."""
+    con.execute(MONEY_MACRO)
+    return {pid: (text, int(n)) for pid, text, n in
+            con.execute(DETAIL_SQL, {"p": period, "ids": providers}).fetchall()}
 
 
 def remittances(con, period: str) -> Iterator[Remittance]:
@@ -324,14 +291,15 @@ def remittances(con, period: str) -> Iterator[Remittance]:
         WHERE b.period = $p AND b.withheld_reason IS NULL ORDER BY 1""", {"p": period}).fetchall()
     for i in range(0, len(heads), CHUNK):
         chunk = heads[i:i + CHUNK]
-        claims = _claims(con, period, [h[0] for h in chunk])
+        details = _details(con, period, [h[0] for h in chunk])
         for pid, forwarded, recovered, payment, trace, balance_trace, name, tin in chunk:
             adjustments = []
             if forwarded:
                 adjustments.append(("FB", balance_trace or trace, -forwarded))
             if recovered:
                 adjustments.append(("FB", balance_trace or trace, recovered))
-            yield Remittance(period, pid, name or pid, tin, claims.get(pid, []), adjustments, payment, trace)
+            text, n = details.get(pid, ("", 0))
+            yield Remittance(period, pid, name or pid, tin, text, n, adjustments, payment, trace)
 
 
 def write_period(con, period: str, folder: Path) -> list[Path]:
