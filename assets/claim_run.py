@@ -234,7 +234,8 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     yield dg.MaterializeResult(asset_key="reports", metadata={
         "workbook": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["workbook"].name)),
         "html": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["html"].name)),
-        "data_docs": dg.MetadataValue.path(str(warehouse.reports_path / period / "data_docs" / "index.html"))})
+        "data_docs": dg.MetadataValue.path(str(warehouse.reports_path / period / "data_docs" / "index.html")),
+        "x12_835_files": dg.MetadataValue.int(len(list(paths["x12"].glob("*.835"))))})
     for r in results:
         yield dg.AssetCheckResult(check_name=f"gx_{r.suite}", asset_key="reports", passed=r.success,
                                   metadata={"failed_expectations": "; ".join(r.failed) or "none"})

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from claimrecon.errors import BalanceError
+
 ELEMENT, COMPONENT, REPETITION, TERMINATOR = "*", ":", "^", "~"
 CHUNK = 200  # providers per query (a state's month has millions of lines)
 ZERO = Decimal("0")
@@ -259,7 +261,7 @@ pcn AS (  -- the provider's own claim number, from the claim's lowest line that 
     SELECT icn, arg_min(patient_control_number, line_no) AS pcn FROM claims
     WHERE period <= $p AND patient_control_number IS NOT NULL AND icn IN (SELECT claim_icn FROM lines) GROUP BY 1),
 clp AS (
-    SELECT s.pid, s.claim_icn, s.reversal, 2 + sum(s.n) AS n,
+    SELECT s.pid, s.claim_icn, s.reversal, 2 + sum(s.n) AS n, sum(s.paid_amount) AS clp04,
            'CLP*' || coalesce(any_value(pcn.pcn), s.claim_icn) || '*' ||
                CASE WHEN s.reversal THEN '22' WHEN bool_and(s.outcome = 'denied') THEN '4' ELSE '1' END || '*' ||
                x12_money(sum(s.billed_amount)) || '*' || x12_money(sum(s.paid_amount)) || '**MC*' || s.claim_icn || '~' ||
@@ -267,24 +269,26 @@ clp AS (
            chr(10) || string_agg(s.text, chr(10) ORDER BY s.line_no) AS text
     FROM svc s LEFT JOIN pcn ON pcn.icn = s.claim_icn
     GROUP BY s.pid, s.claim_icn, s.reversal)
-SELECT pid, string_agg(text, chr(10) ORDER BY claim_icn, reversal), sum(n) FROM clp GROUP BY pid
+SELECT pid, string_agg(text, chr(10) ORDER BY claim_icn, reversal), sum(n), sum(clp04) FROM clp GROUP BY pid
 """
 MONEY_MACRO = """CREATE OR REPLACE TEMP MACRO x12_money(x) AS
     CASE WHEN x = 0 THEN '0' ELSE rtrim(rtrim(CAST(x AS VARCHAR), '0'), '.') END"""
 
 
-def _details(con, period: str, providers: list[str]) -> dict[str, tuple[str, int]]:
-    """Provider -> (its claim loops as X12 text, their segment count), for the given providers."""
+def _details(con, period: str, providers: list[str]) -> dict[str, tuple[str, int, Decimal]]:
+    """Provider -> (its claim loops as X12 text, their segment count, ΣCLP04), for the given providers."""
     con.execute(MONEY_MACRO)
-    return {pid: (text, int(n)) for pid, text, n in
+    return {pid: (text, int(n), clp04) for pid, text, n, clp04 in
             con.execute(DETAIL_SQL, {"p": period, "ids": providers}).fetchall()}
 
 
 def remittances(con, period: str) -> Iterator[Remittance]:
-    """Every provider's remittance of the period, a chunk of providers at a time (``record_balances`` first)."""
+    """Every provider's remittance of the period, a chunk of providers at a time (``record_balances`` first).
+    The claim loops are summed a second way on the way out: ΣCLP04 must equal the provider's ``claims_paid``
+    and ``ΣCLP04 − ΣPLB`` its payment, or the run fails loudly (``BalanceError``)."""
     heads = con.execute("""
         SELECT b.billing_provider_id, b.forwarded, b.recovered, b.payment_amount, b.trace_number, b.balance_trace,
-               p.name, p.tin
+               p.name, p.tin, b.claims_paid
         FROM provider_balances b
         LEFT JOIN (SELECT provider_id, arg_max(name, period) AS name, arg_max(tin, period) AS tin FROM providers
                    WHERE period <= $p GROUP BY 1) p ON p.provider_id = b.billing_provider_id
@@ -292,13 +296,16 @@ def remittances(con, period: str) -> Iterator[Remittance]:
     for i in range(0, len(heads), CHUNK):
         chunk = heads[i:i + CHUNK]
         details = _details(con, period, [h[0] for h in chunk])
-        for pid, forwarded, recovered, payment, trace, balance_trace, name, tin in chunk:
+        for pid, forwarded, recovered, payment, trace, balance_trace, name, tin, claims_paid in chunk:
             adjustments = []
             if forwarded:
                 adjustments.append(("FB", balance_trace or trace, -forwarded))
             if recovered:
                 adjustments.append(("FB", balance_trace or trace, recovered))
-            text, n = details.get(pid, ("", 0))
+            text, n, clp04 = details.get(pid, ("", 0, ZERO))
+            if clp04 != claims_paid or clp04 - sum(a[2] for a in adjustments) != payment or payment < 0:
+                raise BalanceError(f"the 835 of {pid} for {period} does not balance: claims {clp04}, "
+                                   f"provider_balances {claims_paid}, payment {payment}")
             yield Remittance(period, pid, name or pid, tin, text, n, adjustments, payment, trace)
 
 
@@ -314,7 +321,7 @@ def write_period(con, period: str, folder: Path) -> list[Path]:
 
 
 def files(con, period: str) -> dict[str, str | None]:
-    """Provider -> its 835 file (relative to the period's reports folder), None when withheld."""
+    """Provider -> its 835 file (relative to the period's reports folder), or why none was written."""
     return dict(con.execute("SELECT billing_provider_id, coalesce(x12_file, 'not written: ' || withheld_reason) "
                             "FROM provider_balances WHERE period = ? ORDER BY 1", [period]).fetchall())
 

@@ -398,3 +398,22 @@ def test_public_835_samples_read_with_the_same_reader(tmp_path):
     errors = pyx12_errors(gen)
     assert any("BPR16" in e or "Check Issue or EFT Effective Date" in e for e in errors), errors
     assert any("PER" in e for e in errors), errors
+
+
+def test_an_835_that_would_not_balance_fails_the_run(demo, tmp_path):
+    """The writer sums the claim loops a second way: a cent's difference from provider_balances refuses."""
+    import duckdb
+
+    from claimrecon import x12
+    from claimrecon.errors import BalanceError
+
+    db = tmp_path / "wh.duckdb"
+    shutil.copyfile(demo["warehouse"], db)
+    period = demo["periods"][0]
+    with duckdb.connect(str(db)) as con:
+        assert len(x12.write_period(con, period, tmp_path / "ok")) == len(x12.files(con, period))
+        con.execute("UPDATE provider_balances SET claims_paid = claims_paid + 0.01, payment_amount = payment_amount + 0.01 "
+                    "WHERE period = ? AND billing_provider_id = (SELECT min(billing_provider_id) FROM provider_balances "
+                    "WHERE period = ?)", [period, period])
+        with pytest.raises(BalanceError, match="does not balance"):
+            x12.write_period(con, period, tmp_path / "bad")
