@@ -211,7 +211,8 @@ REPORT_CHECKS = {"file_controls": "GX: every file's control totals match what wa
 
 @dg.asset(partitions_def=MONTHLY, group_name=GROUP_PUBLISH, deps=["claim_outcomes", "denial_ledger", findings],
           description="Finance reports of the period (Excel workbook, self-contained HTML, per-provider remittance "
-                      "CSVs and X12 835 files, provider_balances) and Great Expectations control checks with Data Docs, staged beside the published reports.",
+                      "CSVs and X12 835 files with provider_balances) and Great Expectations control checks with "
+                      "Data Docs, staged beside the published reports.",
           check_specs=[dg.AssetCheckSpec(f"gx_{k}", asset="reports", blocking=True, description=v)
                        for k, v in REPORT_CHECKS.items()])
 def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
