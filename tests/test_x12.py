@@ -311,6 +311,9 @@ def test_negative_net_is_forwarded_then_recovered_by_plb(x12_months, x12_read):
 def test_umpi_payee_by_tin_and_a_umpi_without_tin_is_withheld_and_named(x12_months, x12_read):
     u = x12_read["2026-01"][UMPI]
     assert (u["payee_qualifier"], u["payee_id"], u["payee_refs"]) == ("FI", "412222222", {"PQ": UMPI})
+    assert u["payee_name"] == "Atypical Supports Inc"  # the delimiter in the provider's name is not passed on
+    a = x12_read["2026-01"][x12_months["A"]]
+    assert (a["payee_qualifier"], a["payee_refs"]) == ("XX", {"TJ": "411111111"})
     reports = x12_months["reports"] / "2026-01"
     assert not (reports / "x12" / f"{UMPI_NO_TIN}.835").exists()
     with ro(x12_months["wh"]) as con:

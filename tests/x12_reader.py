@@ -107,7 +107,8 @@ def read_835(path: Path) -> list[dict]:
                         "trace": m.header.trn_segment.reference_identification_1,
                         "payer": m.loop_1000a.n1_segment.name,
                         "per_bl": [p.contact_function_code for p in m.loop_1000a.per_segment or []],
-                        "payee_qualifier": payee.identification_code_qualifier, "payee_id": payee.identification_code,
+                        "payee_name": payee.name, "payee_qualifier": payee.identification_code_qualifier,
+                        "payee_id": payee.identification_code,
                         "payee_refs": {r.reference_identification_qualifier: r.reference_identification
                                        for r in m.loop_1000b.ref_segment or []},
                         "claims": claims, "plb": adjustments})
