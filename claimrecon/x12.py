@@ -185,7 +185,7 @@ def record_balances(con, period: str) -> int:
             SELECT billing_provider_id, arg_max(closing_balance, period) AS opening,
                    arg_max(balance_trace, period) AS balance_trace
             FROM provider_balances WHERE period < $p GROUP BY 1),
-        who AS (
+        who AS (  -- the tin last given (arg_max skips nulls: a snapshot without the column keeps the earlier one)
             SELECT provider_id, arg_max(tin, period) AS tin FROM providers WHERE period <= $p GROUP BY 1)
         SELECT paid.billing_provider_id, coalesce(prior.opening, 0), paid.claims_paid, prior.balance_trace, who.tin
         FROM paid LEFT JOIN prior USING (billing_provider_id)

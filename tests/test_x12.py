@@ -331,8 +331,10 @@ def test_an_inbox_without_the_revision_2_columns_loads(x12_months, x12_read):
         rows = con.execute("SELECT count(*), count(patient_control_number) FROM claims WHERE period = '2026-04'").fetchone()
         tins = con.execute("SELECT count(*), count(tin) FROM providers WHERE period = '2026-04'").fetchone()
     assert rows == (2, 0) and tins[0] == 4 and tins[1] == 0
-    [c] = x12_read["2026-04"][x12_months["A"]]["claims"]
+    april = x12_read["2026-04"][x12_months["A"]]
+    [c] = april["claims"]
     assert c["pcn"] == c["icn"]  # no claim number given: CLP01 is the ICN
+    assert april["payee_refs"] == {"TJ": "411111111"}  # the tin last given stays known
 
 
 # ---------------------------------------------------------------------------- codes, inputs, public samples
