@@ -380,8 +380,9 @@ def test_patient_control_number_fits_clp01(pcn, ok):
 
 
 def test_public_835_samples_read_with_the_same_reader(tmp_path):
-    """pyx12's own test file (tests/fixtures/x12/README.md) passes pyx12 and reads back through x12sdk; an
-    835 that x12sdk generates lacks BPR16 and PER*BL, and pyx12 says exactly that."""
+    """Files written elsewhere, read by the same reader: pyx12's own test file passes pyx12 and reads back
+    through x12sdk; a sample of the LinuxForHealth x12 project balances but lacks PER*BL and a valid BPR16, and
+    so does an 835 that x12sdk generates — pyx12 says exactly that."""
     path = FIXTURES / "835_mult_loops.txt"
     assert pyx12_errors(path) == []
     [t] = read_835(path)
@@ -393,6 +394,18 @@ def test_public_835_samples_read_with_the_same_reader(tmp_path):
         (Decimal("127.8"), ("OA", "A7", Decimal("127.8")), ["N14"]),
         (Decimal("287.55"), ("OA", "A7", Decimal("287.55")), ["N14"])]
     assert balance_problems(t) == []
+
+    # x12's 005010X221A1 sample (tests/fixtures/x12/README.md): claim-level CAS, patient responsibility (PR). It
+    # balances; pyx12 finds its BPR16 is no date and its PER*BL is missing
+    mc = FIXTURES / "managed-care.835"
+    [t] = read_835(mc)
+    assert balance_problems(t) == [] and t["payment"] == Decimal("945")
+    assert [(c["pcn"], c["charge"], c["paid"], c["claim_cas"]) for c in t["claims"]] == [
+        ("5554555444", 800, 450, [("CO", "A2", Decimal("50"), 0)]), ("8765432112", 1200, 495, [("CO", "A2", Decimal("55"), 0)])]
+    errors = pyx12_errors(mc)
+    assert len(errors) == 2 and "BPR16" in errors[0] and "PER" in errors[1], errors
+    t["claims"][0]["claim_cas"].clear()  # the balance check counts claim-level adjustments
+    assert balance_problems(t) == ["claim 94060555410000: CLP03 - CAS != CLP04"]
 
     from x12sdk.generate import generate_835
 

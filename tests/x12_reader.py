@@ -56,6 +56,18 @@ def _dec(v) -> Decimal:
     return Decimal(str(v)) if v is not None else Decimal("0")
 
 
+def _triplets(segments) -> list[tuple[str, str, Decimal, Decimal]]:
+    """(group, CARC, amount, units) of every adjustment in a list of CAS segments."""
+    out = []
+    for seg in segments or []:
+        for i in range(1, 7):
+            carc = getattr(seg, f"adjustment_reason_code_{i}")
+            if carc:
+                out.append((seg.adjustment_group_code, carc, _dec(getattr(seg, f"monetary_amount_{i}")),
+                            _dec(getattr(seg, f"quantity_{i}"))))
+    return out
+
+
 def read_835(path: Path) -> list[dict]:
     """The file's transactions as plain values, read by x12sdk."""
     from x12sdk.io import X12ModelReader
@@ -79,13 +91,7 @@ def read_835(path: Path) -> list[dict]:
                 lines = []
                 for loop in c.service_lines:
                     svc = loop.svc_segment
-                    cas = []
-                    for seg in loop.cas_segment or []:
-                        for i in range(1, 7):
-                            carc = getattr(seg, f"adjustment_reason_code_{i}")
-                            if carc:
-                                cas.append((seg.adjustment_group_code, carc, _dec(getattr(seg, f"monetary_amount_{i}")),
-                                            _dec(getattr(seg, f"quantity_{i}"))))
+                    cas = _triplets(loop.cas_segment)
                     refs = {r.reference_identification_qualifier: r.reference_identification for r in loop.ref_segment or []}
                     dates = {d.date_time_qualifier: str(d.production_date) for d in loop.dtm_segment or []}
                     lines.append({"procedure": svc.composite_medical_procedure_identifier_1,
@@ -95,12 +101,12 @@ def read_835(path: Path) -> list[dict]:
                                   "billed_units": _dec(svc.original_units_of_service_count
                                                        if svc.original_units_of_service_count is not None
                                                        else svc.units_of_service_paid_count),
-                                  "cas": cas, "cas_segments": [s.adjustment_group_code for s in loop.cas_segment or []],
+                                  "cas": cas, "cas_segments": [g.adjustment_group_code for g in loop.cas_segment or []],
                                   "rarcs": [q.form_identifier for q in loop.lq_segment or []],
                                   "line_no": refs.get("6R"), "service_date": dates.get("472")})
                 claims.append({"pcn": c.patient_control_number, "status": c.status, "charge": _dec(c.charge),
                                "paid": _dec(c.paid), "icn": c.payer_claim_control_number,
-                               "claim_cas": list(c.adjustments), "lines": lines,
+                               "claim_cas": _triplets(c.adjustments), "lines": lines,
                                "patient_id": c.patient.identification_code if c.patient is not None else None})
             out.append({"handling": bpr.transaction_handling_code, "payment": _dec(bpr.total_actual_provider_payment_amount),
                         "method": bpr.payment_method_code, "bpr16": bpr.eft_effective_date,
@@ -126,7 +132,8 @@ def balance_problems(t: dict) -> list[str]:
                 out.append(f"line {c['icn']}/{ln['line_no']}: a CARC repeated or zero")
             if len(set(ln["cas_segments"])) != len(ln["cas_segments"]):
                 out.append(f"line {c['icn']}/{ln['line_no']}: two CAS of one group")
-        if c["charge"] - sum(ln["charge"] - ln["paid"] for ln in c["lines"]) != c["paid"]:
+        cas = sum(a[2] for a in c["claim_cas"]) + sum(a[2] for ln in c["lines"] for a in ln["cas"])
+        if c["charge"] - cas != c["paid"]:
             out.append(f"claim {c['icn']}: CLP03 - CAS != CLP04")
         if c["charge"] != sum(ln["charge"] for ln in c["lines"]):
             out.append(f"claim {c['icn']}: CLP03 != sum of SVC02")
