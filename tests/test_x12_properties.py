@@ -17,7 +17,8 @@ from claimrecon import x12
 from claimrecon.db import run_script
 from tests.x12_reader import balance_problems, pyx12_errors, read_835
 
-PROVIDERS = {"1234567893": None, "1234567901": "419999999", "A123456789": "418888888"}
+PROVIDERS = {"1234567893": None, "1234567901": "419999999", "A123456789": "418888888",
+             "A987654321": None}  # a UMPI without a tin: no 835, its money still accounted for
 CODES = [("CO", "45", ""), ("CO", "198", "N45"), ("CO", "151", ""), ("CO", "96", "N130"), ("OA", "18", "N111"),
          ("CO", "119", "N362"), ("CO", "197", "N54")]
 RATES = [Decimal("7.25"), Decimal("9.50"), Decimal("20.00")]
@@ -121,7 +122,10 @@ def test_random_ledgers_give_balanced_valid_835s(months, tmp_path_factory):
         paths = x12.write_period(con, period, folder / period)
         paid = dict(con.execute("SELECT billing_provider_id, sum(paid_amount) FROM claim_outcomes WHERE period = ? "
                                 "AND outcome <> 'rejected' GROUP BY 1", [period]).fetchall())
-        assert {p.stem for p in paths} == set(paid)
+        withheld = dict(con.execute("SELECT billing_provider_id, claims_paid FROM provider_balances WHERE period = ? "
+                                    "AND withheld_reason IS NOT NULL", [period]).fetchall())
+        assert {p.stem for p in paths} == set(paid) - {"A987654321"} and set(withheld) == set(paid) & {"A987654321"}
+        assert sum(paid.values()) == sum(withheld.values()) + sum(paid[p.stem] for p in paths)
         for path in paths:
             assert pyx12_errors(path) == [], path.read_text()
             [t] = read_835(path)
