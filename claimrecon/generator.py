@@ -609,12 +609,11 @@ def _x12_world(w: World) -> None:
     w.providers.append({"provider_id": pid, "name": f"Atypical IHS agency {n + 1}", "enrollment_start": "2020-01-01",
                         "enrollment_end": "", "licenses": "245D_BASIC 245D_INTENSIVE", "case_management_agency": "N",
                         "tin": f"{410_000_000 + n:09d}"})
-    staff = w.staff_member(pid, "direct_support")
     w.umpi_people = []
-    for _ in range(2 * w.cfg["faults"]):
+    for _ in range(2 * w.cfg["faults"]):  # each person's IHS by a worker of their own (one worker, one person at a time)
         pmi = w.person(program="CADI")
         w.sa_line(pmi, pid, "IHS_WT", 3000)
-        w.umpi_people.append((pmi, pid, staff))
+        w.umpi_people.append((pmi, pid, w.staff_member(pid, "direct_support")))
 
 
 def _x12_month(w: World, m: Month, period: str, service_month: str) -> None:
