@@ -23,7 +23,13 @@ test: $(UV)   ## the test suite (real DuckDB files, real Dagster materialization
 catalog: $(UV)
 	$(VENV)/bin/claimrecon catalog
 
-ui: $(UV)     ## the Dagster UI over workspace.yaml
+# The UI opens the instance the CLI records its runs in (DAGSTER_HOME beside the warehouse unless set), over the
+# demo's inbox and warehouse unless CLAIMRECON_INBOX / CLAIMRECON_WAREHOUSE say otherwise.
+CLAIMRECON_WAREHOUSE ?= $(CURDIR)/claimrecon-demo/warehouse/claimrecon.duckdb
+CLAIMRECON_INBOX ?= $(CURDIR)/claimrecon-demo/inbox
+ui: $(UV)     ## the Dagster UI over workspace.yaml, on the warehouse's instance: `make demo` then `make ui` shows its months
+	CLAIMRECON_WAREHOUSE=$(CLAIMRECON_WAREHOUSE) CLAIMRECON_INBOX=$(CLAIMRECON_INBOX) \
+	DAGSTER_HOME=$$($(VENV)/bin/python -m claimrecon.runner $(CLAIMRECON_WAREHOUSE)) \
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 bench: $(UV)  ## the benchmark: a state-scale month (floor vs run, 3 runs) and 12 months of history -> benchmarks/results.md

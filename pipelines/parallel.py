@@ -14,6 +14,7 @@ parallel here and compares every row with a serial run.
 import dagster as dg
 
 from assets.claim_run import ASSETS
+from pipelines.definitions import run_tags
 from pipelines.resources import InboxResource, RuleParametersResource, WarehouseResource
 
 JOB_NAME = "regional_claim_run"
@@ -45,4 +46,4 @@ def execute(period: str, inbox: str, warehouse: str, instance: dg.DagsterInstanc
     """One (month, region) partition on the multiprocess executor."""
     return dg.execute_job(dg.reconstructable(regional_claim_run), instance=instance,
                           run_config=run_config(inbox, warehouse, reports_dir),
-                          tags={"dagster/partition": f"{period}-01", "claimrecon/warehouse": warehouse})
+                          tags={"dagster/partition": period, **run_tags(period, warehouse)})
