@@ -165,27 +165,35 @@ def test_partition_keys_are_periods_and_the_schedule_runs_on_agency_time():
     assert out == "America/Denver"
 
 
-def test_dagster_job_launch_takes_a_period_and_the_queue_tags_the_run(cli_months, tmp_path):
+def test_dagster_job_launch_takes_a_period_and_the_queue_runs_earlier_months_first(cli_months, tmp_path):
+    """An operator launches February by hand, then sees January is missing and launches it too: January runs first."""
     wh = tmp_path / "wh" / "claimrecon.duckdb"
     home = dagster_home(wh)
     env = _env(home, cli_months["inbox"], wh)
-    _dagster(env, "job", "launch", "-j", "monthly_claim_run", "--tags", json.dumps({"dagster/partition": "2026-02"}))
+    for month in ("2026-02", "2026-01"):
+        _dagster(env, "job", "launch", "-j", "monthly_claim_run", "--tags", json.dumps({"dagster/partition": month}))
     with dg.DagsterInstance.from_config(str(home)) as inst:
-        [run] = inst.get_runs()
-        # queued (no daemon here), tagged by the coordinator with its warehouse and its month's priority
-        assert run.status == dg.DagsterRunStatus.QUEUED
-        assert run.tags["dagster/partition"] == "2026-02"
-        assert run.tags["claimrecon/warehouse"] == str(wh.resolve())
-        assert int(run.tags["dagster/priority"]) == -(2026 * 12 + 2)
-    assert not wh.exists()  # nothing ran
+        runs = inst.get_runs()  # newest first
+        # queued (no daemon yet), tagged by the coordinator with the warehouse and the month's priority
+        assert [r.tags["dagster/partition"] for r in runs] == ["2026-01", "2026-02"]
+        assert all(r.status == dg.DagsterRunStatus.QUEUED for r in runs)
+        assert {r.tags["claimrecon/warehouse"] for r in runs} == {str(wh.resolve())}
+        assert [int(r.tags["dagster/priority"]) for r in runs] == [-(2026 * 12 + 1), -(2026 * 12 + 2)]
+    assert not wh.exists()  # nothing ran yet
+    log = tmp_path / "daemon.log"
+    with _daemon(env, log):
+        runs = _wait_for_runs(home, 2, log)
+    assert _one_at_a_time_in_month_order(runs, wh) == ["2026-01", "2026-02"]
+    got, want = output_rows(wh), output_rows(cli_months["warehouse"], MONTHS[:2])
+    for t in TABLES:
+        assert got[t] == want[t], t
 
 
 def test_a_three_month_backfill_runs_month_by_month_and_equals_the_cli_runs(cli_months, tmp_path):
     wh = tmp_path / "wh" / "claimrecon.duckdb"
     home = dagster_home(wh)
     env = _env(home, cli_months["inbox"], wh)
-    # the months handed over latest first: the queue, not the order of submission, decides
-    _dagster(env, "job", "backfill", "-j", "monthly_claim_run", "--partitions", ",".join(reversed(MONTHS)),
+    _dagster(env, "job", "backfill", "-j", "monthly_claim_run", "--partitions", ",".join(MONTHS),
              "--noprompt")
     log = tmp_path / "daemon.log"
     with _daemon(env, log):
