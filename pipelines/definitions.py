@@ -60,11 +60,14 @@ def inbox_month_sensor(context: dg.SensorEvaluationContext):
     root = Path(inbox_path())
     months = sorted(p.name for p in root.iterdir() if p.is_dir() and PERIOD_RE.match(p.name)) if root.is_dir() else []
     valid = set(MONTHLY.get_partition_keys())
-    for month in months:  # in month order; the run queue keeps that order (priority) and runs them one at a time
-        if month in seen or month not in valid or not any((root / month / "claims").glob("*.txt")):
-            continue
+    new = [m for m in months if m not in seen and m in valid and any((root / m / "claims").glob("*.txt"))]
+    # in month order, as one batch: the run queue keeps the order (priority) and runs them one at a time, and a
+    # month is refused if one before it in the batch did not publish
+    batch = {"claimrecon/batch": f"inbox:{new[0]}..{new[-1]}"} if new else {}
+    for month in new:
         seen.add(month)
-        yield dg.RunRequest(run_key=f"inbox-{month}", partition_key=month, tags=run_tags(month, default_warehouse()))
+        yield dg.RunRequest(run_key=f"inbox-{month}", partition_key=month,
+                            tags={**run_tags(month, default_warehouse()), **batch})
     context.update_cursor(",".join(sorted(seen)))
 
 

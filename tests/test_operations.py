@@ -218,7 +218,35 @@ def test_the_inbox_sensor_over_two_months_queues_them_one_at_a_time(cli_months, 
     with _daemon(env, log):
         runs = _wait_for_runs(home, 2, log)
     assert sorted(r.tags["dagster/sensor_name"] for r, _ in runs) == ["inbox_month_sensor"] * 2
+    assert {r.tags["claimrecon/batch"] for r, _ in runs} == {"inbox:2026-01..2026-02"}  # one batch: month waits for month
     assert _one_at_a_time_in_month_order(runs, wh) == MONTHS[:2]
     got, want = output_rows(wh), output_rows(cli_months["warehouse"], MONTHS[:2])
     for t in TABLES:
         assert got[t] == want[t], t
+
+
+def test_a_month_of_a_batch_is_refused_when_the_month_before_it_did_not_publish(demo_copy, tmp_path):
+    """Boundary: within one backfill, February runs when January published and is refused when January failed."""
+    from assets.claim_run import ASSETS
+    from pipelines.definitions import resources
+
+    inbox, wh = demo_copy["inbox"], demo_copy["warehouse"]
+    jan, feb = demo_copy["periods"]
+
+    def materialize(inst, period, backfill):
+        return dg.materialize(ASSETS, partition_key=period, instance=inst, resources=resources(str(wh), str(inbox)),
+                              tags={"dagster/backfill": backfill}, raise_on_error=False)
+
+    with dg.DagsterInstance.from_config(str(dagster_home(wh))) as inst:
+        # fails: January's folder is missing when its run starts, so January fails; February of that backfill waits
+        shutil.move(inbox / jan, tmp_path / jan)
+        assert not materialize(inst, jan, "b-fail").success
+        shutil.move(tmp_path / jan, inbox / jan)
+        refused = materialize(inst, feb, "b-fail")
+        assert not refused.success
+        failure = next(e for e in refused.all_events if e.is_failure)
+        message = str(failure.event_specific_data.error.cause or failure.event_specific_data.error)
+        assert f"{jan} (failure), did not publish" in message, message
+        # passes: the same February in a backfill whose January published
+        assert materialize(inst, jan, "b-pass").success
+        assert materialize(inst, feb, "b-pass").success
