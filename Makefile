@@ -30,7 +30,7 @@ CLAIMRECON_INBOX ?= $(CURDIR)/claimrecon-demo/inbox
 ui: $(UV)     ## the Dagster UI over workspace.yaml, on the warehouse's instance: `make demo` then `make ui` shows its months
 	CLAIMRECON_WAREHOUSE=$(CLAIMRECON_WAREHOUSE) CLAIMRECON_INBOX=$(CLAIMRECON_INBOX) \
 	DAGSTER_HOME=$$($(VENV)/bin/python -m claimrecon.runner $(CLAIMRECON_WAREHOUSE)) \
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	$(VENV)/bin/dagster dev -w workspace.yaml $(UI_ARGS)
 
 bench: $(UV)  ## the benchmark: a state-scale month (floor vs run, 3 runs) and 12 months of history -> benchmarks/results.md
 	$(VENV)/bin/python benchmarks/run.py
