@@ -173,6 +173,12 @@ def test_two_regions_months_on_two_celery_workers_equal_the_serial_run(regions, 
         for t in TABLES:
             assert got[t] == want[t], (region, t)
     assert output_rows(serial["north"])["claim_outcomes"] != output_rows(serial["south"])["claim_outcomes"]
+    with dg.DagsterInstance.from_config(str(workers["home"])) as inst:
+        walls = [inst.get_run_stats(run_id).end_time - inst.get_run_stats(run_id).start_time
+                 for _, run_id in results.values()]
+        in_steps = [sum(st.end_time - st.start_time for st in inst.get_run_step_stats(run_id))
+                    for _, run_id in results.values()]
     print(f"\n{len(results)} runs ({len(REGIONS)} regions x {len(MONTHS)} months, demo scale): in process, serial "
           f"{serial_seconds:.1f} s; on {len(WORKERS)} Celery workers {celery_seconds:.1f} s, {len(starts)} steps "
-          f"in {len(pids)} worker processes")
+          f"in {len(pids)} worker processes; a Celery run {sum(walls) / len(walls):.1f} s of which "
+          f"{sum(in_steps) / len(in_steps):.1f} s inside its steps")
