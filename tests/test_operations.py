@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from claimrecon.generator import generate
 from claimrecon.paths import ROOT
@@ -250,3 +252,51 @@ def test_a_month_of_a_batch_is_refused_when_the_month_before_it_did_not_publish(
         # passes: the same February in a backfill whose January published
         assert materialize(inst, jan, "b-pass").success
         assert materialize(inst, feb, "b-pass").success
+
+
+PERIODS = st.builds(lambda y, m: f"{y}-{m:02d}", st.integers(2024, 2030), st.integers(1, 12))
+
+
+@settings(deadline=None)  # the first example imports the pipeline
+@given(st.lists(PERIODS, min_size=2, max_size=6, unique=True))
+def test_priority_orders_any_months_as_the_calendar_does(periods):
+    from pipelines.definitions import run_tags
+
+    by_priority = sorted(periods, key=lambda p: int(run_tags(p, "w.duckdb")["dagster/priority"]), reverse=True)
+    assert by_priority == sorted(periods)
+
+
+class _Runs:
+    """The one instance call the batch check makes, over a list of runs (newest first)."""
+
+    def __init__(self, runs):
+        self.runs = runs
+
+    def get_runs(self, filters):
+        return [r for r in self.runs if all(r.tags.get(k) == v for k, v in filters.tags.items())]
+
+
+STATUSES = st.sampled_from([dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED,
+                            dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTED])
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(MONTHS), STATUSES), max_size=8), st.sampled_from(MONTHS),
+       st.sampled_from(["dagster/backfill", "claimrecon/batch"]))
+def test_a_month_waits_exactly_for_the_earlier_months_of_its_batch(history, month, tag):
+    """Refused iff the latest run of some earlier month of the batch did not succeed; other batches never count."""
+    from pipelines.resources import unpublished_earlier_month
+
+    runs = [dg.DagsterRun(job_name="j", run_id=f"r{i}", status=status,
+                          tags={"dagster/partition": m, tag: "b1"}) for i, (m, status) in enumerate(history)]
+    runs += [dg.DagsterRun(job_name="j", run_id="other", status=dg.DagsterRunStatus.FAILURE,
+                           tags={"dagster/partition": "2025-12", tag: "b2"})]
+    this = dg.DagsterRun(job_name="j", run_id="this", tags={"dagster/partition": month, tag: "b1"})
+    latest = {}
+    for m, status in reversed(history):  # the runs are listed newest first: the last one of a month is its latest
+        latest.setdefault(m, status)
+    blocked = any(m < month and s != dg.DagsterRunStatus.SUCCESS for m, s in latest.items())
+    assert (unpublished_earlier_month(this, _Runs(list(reversed(runs)))) is not None) == blocked
+    # outside a batch nothing is asked
+    assert unpublished_earlier_month(dg.DagsterRun(job_name="j", run_id="x", tags={"dagster/partition": month}),
+                                     _Runs(runs)) is None
