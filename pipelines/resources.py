@@ -25,8 +25,9 @@ def unpublished_earlier_month(run: dg.DagsterRun | None, instance: dg.DagsterIns
     for tag in BATCH_TAGS:
         if not run.tags.get(tag):
             continue
+        same = {k: run.tags[k] for k in (tag, "claimrecon/warehouse") if k in run.tags}  # this batch, this warehouse
         latest: dict[str, dg.DagsterRun] = {}
-        for other in instance.get_runs(filters=dg.RunsFilter(tags={tag: run.tags[tag]})):  # newest first
+        for other in instance.get_runs(filters=dg.RunsFilter(tags=same)):  # newest first
             latest.setdefault(other.tags.get("dagster/partition", ""), other)
         for month, other in sorted(latest.items()):
             if "" < month < period and other.status != dg.DagsterRunStatus.SUCCESS:
