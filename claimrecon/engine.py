@@ -114,7 +114,8 @@ def _pool(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
 
     `_U` is the pool's billable units; `_R__<log rule>` the units each log contract removed from it (its
     minutes taken away in the log table's order, each step materialised so expressions stay small), and for
-    a CM line the documented units of the aide contacts behind it under CM-AIDE-AS-CM (Clar. 9)."""
+    `_R_aide`, for a CM line, the documented units of the aide contacts behind it (Clar. 9): the shortfall
+    beyond the log contracts' units goes to CM-AIDE-AS-CM up to them, the rest to GEN-DOC-UNITS."""
     ev = ev.with_columns(c("raw_minutes").cast(pl.Int64).alias("_min"), c("billable_units").alias("_U"))
     ev = ev.with_columns(claim_edits.units_from_minutes(c("_min"), c("is_daily"), p).alias("_u_prev"))
     for rid in LOG_ORDER:
@@ -123,7 +124,7 @@ def _pool(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
         ev = ev.with_columns(pl.max_horizontal(c("_u_prev") - c("_u_now"), pl.lit(0)).alias(f"_R__{rid}"),
                              c("_u_now").alias("_u_prev"))
     aide = claim_edits.units_from_minutes(c("aide_minutes"), pl.lit(False), p)
-    ev = ev.with_columns((c("_R__CM-AIDE-AS-CM") + pl.when(c("is_cm")).then(aide).otherwise(0)).alias("_R__CM-AIDE-AS-CM"))
+    ev = ev.with_columns(pl.when(c("is_cm")).then(aide).otherwise(0).alias("_R_aide"))
     return ev.drop("_min", "_u_prev", "_u_now")
 
 
@@ -176,6 +177,8 @@ def _set_based(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
     for rid in LOG_ORDER:  # the shortfall goes first to units the log contracts removed (table order)
         ev = ev.with_columns(pl.min_horizontal(c("_short"), c(f"_R__{rid}")).alias(f"red__{rid}"))
         ev = ev.with_columns((c("_short") - c(f"red__{rid}")).alias("_short"))
+    aide = pl.min_horizontal(c("_short"), c("_R_aide"))
+    ev = ev.with_columns((c("red__CM-AIDE-AS-CM") + aide).alias("red__CM-AIDE-AS-CM"), (c("_short") - aide).alias("_short"))
     eq = pl.when(c("is_daily")).then(p.daily_unit_equivalent).otherwise(1)
 
     def before(x: pl.Expr, *key: str) -> pl.Expr:  # the sum of x over the lines earlier in order on the key
@@ -299,7 +302,10 @@ class _Sequence:
                     red[rid] = x
                     charged[rid] += x
                     short -= x
-            red["GEN-DOC-UNITS"] = short
+            x = min(short, max(0, r["_R_aide"] - charged["aide"]))  # Clar. 9: aide time behind a CM line
+            red["CM-AIDE-AS-CM"] += x
+            charged["aide"] += x
+            red["GEN-DOC-UNITS"] = short - x
             # Clar. 4: the first covering line with enough units left, else the first with any, else the first
             lefts = [s["authorized_units"] - s["hist_auth_units"] - self.sa[(s["sa_number"], s["sa_line_no"])] for s in cands]
             i = next((k for k, x in enumerate(lefts) if x >= u), next((k for k, x in enumerate(lefts) if x > 0), 0))
