@@ -125,6 +125,18 @@ def _pool(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
                              c("_u_now").alias("_u_prev"))
     aide = claim_edits.units_from_minutes(c("aide_minutes"), pl.lit(False), p)
     ev = ev.with_columns(pl.when(c("is_cm")).then(aide).otherwise(0).alias("_R_aide"))
+    # what earlier runs' lines on the pool were charged with (their ledger units by log contract): `_H__<rule>`;
+    # a CM line's CM-AIDE-AS-CM units beyond the contract's own are the aide units' (`_H_aide`)
+    charged = ev.filter(c("hist_charges").list.len() > 0).select("_idx", "hist_charges").explode("hist_charges")
+    charged = charged.unnest("hist_charges").group_by("_idx", "rule_id").agg(c("units").sum())
+    ev = ev.with_columns([pl.lit(0, dtype=pl.Int64).alias(f"_H__{rid}") for rid in LOG_ORDER])
+    if charged.height:
+        wide = charged.pivot(on="rule_id", index="_idx", values="units")
+        ev = ev.update(wide.rename({r: f"_H__{r}" for r in wide.columns if r != "_idx"}).cast(
+            {f"_H__{r}": pl.Int64 for r in wide.columns if r != "_idx"}), on="_idx")
+    cma = "CM-AIDE-AS-CM"
+    ev = ev.with_columns(pl.max_horizontal(c(f"_H__{cma}") - c(f"_R__{cma}"), pl.lit(0)).alias("_H_aide"),
+                         pl.min_horizontal(c(f"_H__{cma}"), c(f"_R__{cma}")).alias(f"_H__{cma}"))
     return ev.drop("_min", "_u_prev", "_u_now")
 
 
@@ -175,9 +187,10 @@ def _set_based(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
     rem = pl.when(live).then(b - c("_paid0")).otherwise(0)
     ev = ev.with_columns(rem.alias("_short"))
     for rid in LOG_ORDER:  # the shortfall goes first to units the log contracts removed (table order)
-        ev = ev.with_columns(pl.min_horizontal(c("_short"), c(f"_R__{rid}")).alias(f"red__{rid}"))
+        left = pl.max_horizontal(c(f"_R__{rid}") - c(f"_H__{rid}"), pl.lit(0))
+        ev = ev.with_columns(pl.min_horizontal(c("_short"), left).alias(f"red__{rid}"))
         ev = ev.with_columns((c("_short") - c(f"red__{rid}")).alias("_short"))
-    aide = pl.min_horizontal(c("_short"), c("_R_aide"))
+    aide = pl.min_horizontal(c("_short"), pl.max_horizontal(c("_R_aide") - c("_H_aide"), pl.lit(0)))
     ev = ev.with_columns((c("red__CM-AIDE-AS-CM") + aide).alias("red__CM-AIDE-AS-CM"), (c("_short") - aide).alias("_short"))
     eq = pl.when(c("is_daily")).then(p.daily_unit_equivalent).otherwise(1)
 
@@ -219,13 +232,13 @@ class _Sequence:
         self.wt: dict = defaultdict(list)       # (person, date) -> entries of IHS-with-training lines paid
         self.contrib: dict = defaultdict(list)  # icn -> what its lines added (undone by an adjustment)
 
-    def _register(self, line: dict, paid: int, sa_key, counted: bool) -> None:
+    def _register(self, line: dict, paid: int, sa_key, counted: bool, charges: list | None = None) -> None:
         """A line paid `paid` units: add them to the running totals (unless `counted`: an earlier run's line,
         already in the hist_* totals) and remember what to take back if an adjustment reverses its claim."""
         pk = tuple(line[k] for k in POOL_KEY)
         day = (line["recipient_id"], line["service_date"])
         eq = self.p.daily_unit_equivalent if line["is_daily"] else 1
-        adds = [(self.pool, pk, paid)]
+        adds = [(self.pool, pk, paid)] + [(self.charged[pk], rid, n) for rid, n in charges or [] if n]
         if sa_key[0] is not None:
             adds.append((self.sa, sa_key, paid))
         if line["is_ihs_in_person"]:
@@ -297,14 +310,11 @@ class _Sequence:
             short = b - u
             charged = self.charged[pk]
             for rid in LOG_ORDER:
-                x = min(short, max(0, r[f"_R__{rid}"] - charged[rid]))
-                if x:
-                    red[rid] = x
-                    charged[rid] += x
-                    short -= x
-            x = min(short, max(0, r["_R_aide"] - charged["aide"]))  # Clar. 9: aide time behind a CM line
+                x = min(short, max(0, r[f"_R__{rid}"] - r[f"_H__{rid}"] - charged[rid]))
+                red[rid] = x
+                short -= x
+            x = min(short, max(0, r["_R_aide"] - r["_H_aide"] - charged["aide"]))  # Clar. 9: aide time behind a CM line
             red["CM-AIDE-AS-CM"] += x
-            charged["aide"] += x
             red["GEN-DOC-UNITS"] = short - x
             # Clar. 4: the first covering line with enough units left, else the first with any, else the first
             lefts = [s["authorized_units"] - s["hist_auth_units"] - self.sa[(s["sa_number"], s["sa_line_no"])] for s in cands]
@@ -326,7 +336,8 @@ class _Sequence:
                     allowed = min(u, max(0, r["remote_cap"] - used_rem))
                     red["IHS-REMOTE-CAP"] = u - allowed
                     u = allowed
-            self._register(r, u, (chosen["sa_number"], chosen["sa_line_no"]), counted=False)
+            charges = [(rid, red[rid]) for rid in LOG_ORDER] + [("aide", x)]
+            self._register(r, u, (chosen["sa_number"], chosen["sa_line_no"]), counted=False, charges=charges)
         return (r["_idx"], denied, chosen["sa_number"], chosen["sa_line_no"], chosen["rate_cents"],
                 chosen["authorized_units"], left, None if left is None else left - (r["billed_units"] - sum(red.values())),
                 drawn, used_day, used_rem, dup, first, overlap, *[red[k] for k in REDUCTION_ORDER])

@@ -135,7 +135,16 @@ remote_year AS (   -- ... its first day and its cap: 2,920 + the largest excepti
     GROUP BY ALL),
 hist_rem AS (SELECT recipient_id, remote_year, sum(paid_units) AS hist_remote_units FROM hist
              WHERE is_ihs_remote GROUP BY ALL),
-hist_days AS (SELECT DISTINCT recipient_id, service_date FROM hist)
+hist_days AS (SELECT DISTINCT recipient_id, service_date FROM hist),
+hist_charged AS (   -- Clar. 3: the log contracts' units earlier runs' lines on the pool were charged with (their ledger)
+    SELECT h.recipient_id, h.billing_provider_id, h.procedure_code, h.modifiers, h.service_date,
+           list(struct_pack(rule_id := l.rule_id, units := CAST(l.units AS BIGINT)) ORDER BY l.rule_id, h.icn, h.line_no) AS hist_charges
+    FROM hist h JOIN denial_ledger l ON l.period = h.period AND l.icn = h.icn AND l.line_no = h.line_no
+         AND l.row_type = 'line' AND l.units > 0
+    JOIN rules r ON r.rule_id = l.rule_id AND r.kind = 'log'
+    WHERE h.rev_icn IS NULL
+      AND EXISTS (SELECT 1 FROM judged j WHERE j.recipient_id = h.recipient_id AND j.service_date = h.service_date)
+    GROUP BY ALL)
 SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_date, j.billing_provider_id,
        j.recipient_id, j.procedure_code, j.modifiers, j.service_key, j.service_date,
        CAST(j.units AS BIGINT) AS billed_units, CAST(j.billed_amount * 100 AS BIGINT) AS billed_cents,
@@ -175,7 +184,7 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        coalesce(d.n_contacts, 0) AS n_contacts, coalesce(d.raw_minutes, 0) AS raw_minutes,
        coalesce(d.billable_minutes, 0) AS billable_minutes, d.log_ids,
        cma_doc.recipient_id IS NOT NULL AS has_cma_contact, coalesce(CAST(cma_doc.aide_minutes AS BIGINT), 0) AS aide_minutes,
-       coalesce(CAST(hd.hist_doc_units AS BIGINT), 0) AS hist_doc_units,
+       coalesce(CAST(hd.hist_doc_units AS BIGINT), 0) AS hist_doc_units, hc.hist_charges,
        coalesce(CAST(hday.hist_day_units AS BIGINT), 0) AS hist_day_units,
        COLUMNS('^removed__')
 FROM judged j
@@ -197,6 +206,8 @@ LEFT JOIN cma_doc ON cma_doc.recipient_id = j.recipient_id AND cma_doc.billing_p
      AND cma_doc.service_date = j.service_date
 LEFT JOIN hist_doc hd ON hd.recipient_id = j.recipient_id AND hd.billing_provider_id = j.billing_provider_id
      AND hd.procedure_code = j.procedure_code AND hd.modifiers = j.modifiers AND hd.service_date = j.service_date
+LEFT JOIN hist_charged hc ON hc.recipient_id = j.recipient_id AND hc.billing_provider_id = j.billing_provider_id
+     AND hc.procedure_code = j.procedure_code AND hc.modifiers = j.modifiers AND hc.service_date = j.service_date
 LEFT JOIN hist_day hday ON hday.recipient_id = j.recipient_id AND hday.service_date = j.service_date;  -- (the engine puts the lines in order of judgement, ord)
 
 -- History the ordered pass reads line by line (engine._Sequence): earlier runs' paid lines on a person and date

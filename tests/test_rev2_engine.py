@@ -357,3 +357,43 @@ def test_random_contended_months_balance_to_the_cent(tmp_path_factory, data):
                             "FROM claim_outcomes WHERE row_type = 'line'").fetchone()[0]
         negative = con.execute("SELECT count(*) FROM denial_ledger WHERE amount < 0").fetchone()[0]
     assert (bad, total, negative) == (0, 0, 0)
+
+
+def test_history_draws_and_charges_count_in_the_pool(tmp_path):
+    """Clar. 3 and 5 across months. December's pool: 120 minutes, 60 beside adult day (IHS-CONCURRENT): 4
+    billable units, 4 removed. January's 6-unit line is paid 4 and charged 2 removed units. In February:
+    - a late 4-unit line on the same pool finds the 4 units drawn by the paid line and 2 removed units not yet
+      charged: IHS-CONCURRENT 2, then GEN-DOC-UNITS 2 (not IHS-CONCURRENT 4 again, not GEN-DOC-NONE);
+    - a replacement of the same line for another person is judged afresh: its original's 4 units and its
+      2 charged units return, so it is paid 4 and charged 2 again."""
+    b = Book()
+    w = _world(b)
+    people = [b.person(), b.person()]
+    firsts = []
+    for p in people:
+        b.sa_line(p, w["prov"], "IHS_WT")
+        b.contact(p, w["prov"], w["ds"], "IHS_WT", DAY, "09:00", 120)
+        b.contact(p, w["day_prov"], w["day_staff"], "ADULT_DAY", DAY, "10:00", 120)
+        firsts.append(b.claim(None, p, w["prov"], "IHS_WT", DAY, 6))
+    b.write(tmp_path)
+    wh = tmp_path / "wh" / "claimrecon.duckdb"
+    run_period(tmp_path, "2026-01", wh)
+    b.period, b.claims, b.logs = "2026-02", [], []
+    late = b.claim(None, people[0], w["prov"], "IHS_WT", DAY, 4, received="2026-02-10")
+    rep = b.claim(None, people[1], w["prov"], "IHS_WT", DAY, 6, received="2026-02-05")
+    rep.update(adjustment_ind="4", original_icn=firsts[1]["icn"])
+    b.write(tmp_path)
+    run_period(tmp_path, "2026-02", wh)
+    with ro(wh) as con:
+        def ledger(icn, period):
+            return sorted(con.execute("SELECT rule_id, CAST(units AS INTEGER) FROM denial_ledger WHERE icn = ? "
+                                      "AND period = ? AND row_type = 'line'", [icn, period]).fetchall())
+        out = dict(con.execute("SELECT icn, (outcome, primary_rule_id, CAST(paid_units AS INTEGER)) FROM claim_outcomes "
+                               "WHERE row_type = 'line'").fetchall())
+        assert balance_problems(con, "2026-02") == []
+        assert out[firsts[0]["icn"]] == ("partial", "IHS-CONCURRENT", 4)
+        assert ledger(firsts[0]["icn"], "2026-01") == [("IHS-CONCURRENT", 2)]
+        assert out[late["icn"]] == ("denied", "IHS-CONCURRENT", 0)
+        assert ledger(late["icn"], "2026-02") == [("GEN-DOC-UNITS", 2), ("IHS-CONCURRENT", 2)]
+        assert out[rep["icn"]] == ("partial", "IHS-CONCURRENT", 4)
+        assert ledger(rep["icn"], "2026-02") == [("IHS-CONCURRENT", 2)]
