@@ -338,8 +338,9 @@ class _Sequence:
             # Clar. 4: the first covering line with enough units left, else the first with any, else the first
             lefts = [s["authorized_units"] - s["hist_auth_units"] - self.sa[(s["sa_number"], s["sa_line_no"])] for s in cands]
             i = next((k for k, x in enumerate(lefts) if x >= u), next((k for k, x in enumerate(lefts) if x > 0), 0))
-            chosen, left = cands[i], lefts[i]
-            if in_force_on("GEN-AUTH-UNITS", date):
+            if cands:  # (none: only before GEN-AUTH-NONE's effective date, when nothing is authorized to count)
+                chosen, left = cands[i], lefts[i]
+            if cands and in_force_on("GEN-AUTH-UNITS", date):
                 red["GEN-AUTH-UNITS"] = u - min(u, max(0, left))
                 u -= red["GEN-AUTH-UNITS"]
             if r["is_ihs_in_person"]:
@@ -362,10 +363,11 @@ class _Sequence:
                 drawn, used_day, used_rem, dup, first, overlap, *[red[k] for k in REDUCTION_ORDER])
 
 
-def _price(ev: pl.DataFrame, p: Parameters) -> tuple[pl.DataFrame, pl.DataFrame]:
+def amounts(ev: pl.DataFrame) -> pl.DataFrame:
     """Clar. 13: the billed share of n units is billed x n / billed units, rounded half up to the cent. Each
-    reduction carries the share of its units, CO-45 (GEN-PRICE) the paid units' share less the payment, and
-    the cents rounding leaves go to the last reduction in order, so every line balances."""
+    reduction carries the share of its units (`amt__<rule>`), CO-45 (`price_cents`) the paid units' share less
+    the payment, and the cents rounding leaves go to the last reduction in order, so every line balances.
+    Reads billed_units, billed_cents, red__<rule>, rate_cents, denied_by, service_date."""
     B = c("billed_units")
     billed = c("billed_cents")
     denied = c("denied_by").is_not_null()
@@ -384,7 +386,15 @@ def _price(ev: pl.DataFrame, p: Parameters) -> tuple[pl.DataFrame, pl.DataFrame]
     share = pl.when(denied).then(0).otherwise(c("_share") + c("_rest"))  # a line paid in full: CO-45 takes it
     rate_cap = pl.when(in_force("GEN-PRICE")).then(c("paid_units") * c("rate_cents").fill_null(0)).otherwise(share)
     ev = ev.with_columns(pl.min_horizontal(share, rate_cap).alias("paid_cents"), share.alias("_share"))
-    ev = ev.with_columns((c("_share") - c("paid_cents")).alias("price_cents"))
+    return ev.with_columns((c("_share") - c("paid_cents")).alias("price_cents"))
+
+
+def _price(ev: pl.DataFrame, p: Parameters) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Amounts (Clar. 13), the outcome and the primary reason of each line; the ledger of the touched ones."""
+    B = c("billed_units")
+    billed = c("billed_cents")
+    denied = c("denied_by").is_not_null()
+    ev = amounts(ev)
     first_red = pl.coalesce([pl.when(c(f"red__{r}") > 0).then(pl.lit(r)) for r in REDUCTION_ORDER])
     ev = ev.with_columns(
         pl.when(denied).then(c("denied_by")).when(c("paid_units") < B).then(first_red).otherwise(None).alias("primary_rule_id"),

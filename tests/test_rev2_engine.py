@@ -414,3 +414,49 @@ def test_the_set_based_path_equals_the_ordered_pass(demo, tmp_path, monkeypatch)
             for period in demo["periods"]:
                 rows = a.execute(q, [period]).fetchall()
                 assert len(rows) > 40 and rows == b.execute(q, [period]).fetchall(), (table, period)
+
+
+def _reference_cents(billed: int, units: int, reds: list[int], rate: int) -> tuple[int, int, list[int]]:
+    """Clar. 13 in plain Decimal arithmetic: (paid cents, CO-45 cents, cents of each reduction)."""
+    from decimal import ROUND_HALF_UP
+
+    def share(n: int) -> int:
+        return int((Decimal(billed) * n / units).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    paid_units = units - sum(reds)
+    amts = [share(n) for n in reds]
+    rest = billed - share(paid_units) - sum(amts)
+    for k in reversed([k for k, n in enumerate(reds) if n > 0]):  # the last reduction takes the cent(s)
+        give = rest if rest >= 0 else max(rest, -amts[k])
+        amts[k] += give
+        rest -= give
+    paid_share = share(paid_units) + rest
+    paid = min(paid_share, paid_units * rate)
+    return paid, paid_share - paid, amts
+
+
+@settings(max_examples=300, deadline=None)
+@given(units=st.integers(1, 120), billed=st.integers(0, 500_000), rate=st.integers(0, 30_000), data=st.data())
+def test_cents_of_every_reduction(units, billed, rate, data):
+    """Property (Clar. 13) against a Decimal reference: each reduction carries the billed share of its units,
+    the rounding cent goes to the last, CO-45 is the paid share less the payment; every line balances, no
+    amount is negative and nothing is paid above the billed amount."""
+    import datetime as dt
+
+    import polars as pl
+
+    from claimrecon import engine
+    from contracts.rules import REDUCTION_ORDER
+
+    left, reds = units, []
+    for _ in REDUCTION_ORDER:
+        n = data.draw(st.integers(0, left)) if data.draw(st.integers(0, 4)) == 0 else 0
+        reds.append(n)
+        left -= n
+    row = {"billed_units": units, "billed_cents": billed, "rate_cents": rate, "denied_by": None,
+           "service_date": dt.date(2025, 12, 10), **{f"red__{r}": n for r, n in zip(REDUCTION_ORDER, reds)}}
+    got = engine.amounts(pl.DataFrame([row], schema_overrides={"denied_by": pl.Utf8})).row(0, named=True)
+    paid, co45, amts = _reference_cents(billed, units, reds, rate)
+    assert (got["paid_cents"], got["price_cents"], [got[f"amt__{r}"] for r in REDUCTION_ORDER]) == (paid, co45, amts)
+    assert got["paid_cents"] + got["price_cents"] + sum(amts) == billed
+    assert min([paid, co45, *amts]) >= 0 and paid <= billed
