@@ -39,7 +39,8 @@ ORDERED_EDITS = ("GEN-DUPLICATE", "IHS-DAY-OVERLAP", "CM-AIDE-ONE-PROVIDER")
 SEQ_COLS = {"sa_number": pl.Utf8, "sa_line_no": pl.Int32, "rate_cents": pl.Int64, "authorized_units": pl.Int64,
             "remaining_units": pl.Int64, "remaining_units_after": pl.Int64, "pool_units_drawn_before": pl.Int64,
             "units_used_that_day": pl.Int64, "remote_used": pl.Int64, "duplicate_of": pl.Utf8,
-            "first_provider": pl.Utf8, "day_overlap": pl.Boolean, **{k: pl.Int64 for k in RED_COLS}}
+            "first_provider": pl.Utf8, "day_overlap": pl.Boolean, "replacement_grace": pl.Boolean,
+            **{k: pl.Int64 for k in RED_COLS}}
 
 
 def in_force(rule_id: str) -> pl.Expr:
@@ -155,7 +156,7 @@ def _contention(ev: pl.DataFrame, p: Parameters, hist_lines: pl.DataFrame, event
     need = sorted(set(DUP_KEY) | {"_take0", "n_sa_cands", "sa_number", "sa_line_no", "hist_auth_units", "authorized_units",
                                    "hist_doc_units", "_U", "is_ihs_in_person", "is_daily", "hist_day_units", "is_ihs_remote",
                                    "remote_year", "hist_remote_units", "remote_cap", "is_cma", "is_wt", "hist_same_day",
-                                   "icn", "denied_by"})
+                                   "icn", "denied_by", "adjustment_ind", "replacement_grace"})
     narrow = ev.lazy().select(need)
     lv = narrow.filter(live)
     eq = pl.when(c("is_daily")).then(p.daily_unit_equivalent).otherwise(1)
@@ -179,7 +180,8 @@ def _contention(ev: pl.DataFrame, p: Parameters, hist_lines: pl.DataFrame, event
         narrow.filter(c("is_wt") & c("is_ihs_in_person")).group_by("recipient_id", "service_date")
           .agg((c("is_daily").n_unique() > 1).alias("_x")),
         # history on the day, or an adjustment of this period reversing one of the person's lines
-        narrow.filter(c("hist_same_day") | c("icn").is_in(events["original_icn"].unique())).select("recipient_id"),
+        narrow.filter(c("hist_same_day") | c("icn").is_in(events["original_icn"].unique())
+                      | ((c("adjustment_ind") == "4") & c("replacement_grace").is_null())).select("recipient_id"),
         hist_lines.lazy().filter(c("rev_icn").is_not_null()).select("recipient_id"),
     ]
     found = [f.filter(c("_x")).select("recipient_id") if "_x" in f.collect_schema().names() else f for f in found]
@@ -250,6 +252,7 @@ class _Sequence:
         self.aide: dict = defaultdict(list)     # (person, date) -> entries of aide lines paid, in order
         self.wt: dict = defaultdict(list)       # (person, date) -> entries of IHS-with-training lines paid
         self.contrib: dict = defaultdict(list)  # icn -> what its lines added (undone by an adjustment)
+        self.original_paid: dict = {}           # adjustment icn -> its original was paid at least in part
 
     def _register(self, line: dict, paid: int, sa_key, counted: bool, charges: list | None = None) -> None:
         """A line paid `paid` units: add them to the running totals (unless `counted`: an earlier run's line,
@@ -267,7 +270,8 @@ class _Sequence:
         if not counted:
             for table, key, n in adds:
                 table[key] += n
-        entry = {"icn": line["icn"], "provider": line["billing_provider_id"], "daily": line["is_daily"], "active": True}
+        entry = {"icn": line["icn"], "provider": line["billing_provider_id"], "daily": line["is_daily"], "active": True,
+                 "paid": paid}
         if paid > 0:  # paid at least in part: later lines may duplicate it, follow its aide provider, overlap it
             self.paid[pk + (line["billed_units"],)].append(entry)
             if line["is_cma"]:
@@ -276,8 +280,12 @@ class _Sequence:
                 self.wt[day].append(entry)
         self.contrib[line["icn"]].append((adds, entry))
 
-    def _reverse(self, original_icn: str) -> None:
-        for adds, entry in self.contrib.pop(original_icn, []):
+    def _reverse(self, original_icn: str, adjustment_icn: str) -> None:
+        """An adjustment's place in order: its original's lines stop counting. Whether the original was paid at
+        least in part is remembered for a replacement's timely-filing grace (Clar. 7)."""
+        lines = self.contrib.pop(original_icn, [])
+        self.original_paid[adjustment_icn] = any(entry["paid"] > 0 for _, entry in lines)
+        for adds, entry in lines:
             for table, key, n in adds:
                 table[key] -= n
             entry["active"] = False
@@ -292,7 +300,7 @@ class _Sequence:
         out = []
         for _, kind, r in items:
             if kind == 0:
-                self._reverse(r["original_icn"])
+                self._reverse(r["original_icn"], r["icn"])
             else:
                 out.append(self._line(r))
         res = pl.DataFrame(out, schema={"_idx": pl.UInt32, "_seq_denied": pl.Boolean, **SEQ_COLS}, orient="row")
@@ -312,7 +320,14 @@ class _Sequence:
         first = next((e["provider"] for e in self.aide[day] if e["active"]), None) if r["is_cma"] else None
         overlap = bool(r["is_wt"] and r["is_ihs_in_person"]
                        and any(e["active"] and e["daily"] != r["is_daily"] for e in self.wt[day]))
-        denied = (r["denied_by"] is not None
+        # GEN-TIMELY of a replacement whose original was judged earlier this period (the evidence leaves its
+        # grace open): the 6-month grace applies only when the original was paid at least in part (Clar. 7)
+        static, grace = list(r["denial_rules"] or []), r["replacement_grace"]
+        if r["adjustment_ind"] == "4" and grace is None:
+            grace = self.original_paid.get(r["icn"], False)
+            if grace and "GEN-TIMELY" in static:
+                static.remove("GEN-TIMELY")
+        denied = (bool(static)
                   or (dup is not None and in_force_on("GEN-DUPLICATE", date))
                   or (overlap and in_force_on("IHS-DAY-OVERLAP", date))
                   or (first is not None and first != r["billing_provider_id"] and in_force_on("CM-AIDE-ONE-PROVIDER", date)))
@@ -360,7 +375,7 @@ class _Sequence:
             self._register(r, u, (chosen["sa_number"], chosen["sa_line_no"]), counted=False, charges=charges)
         return (r["_idx"], denied, chosen["sa_number"], chosen["sa_line_no"], chosen["rate_cents"],
                 chosen["authorized_units"], left, None if left is None else left - (r["billed_units"] - sum(red.values())),
-                drawn, used_day, used_rem, dup, first, overlap, *[red[k] for k in REDUCTION_ORDER])
+                drawn, used_day, used_rem, dup, first, overlap, grace, *[red[k] for k in REDUCTION_ORDER])
 
 
 def amounts(ev: pl.DataFrame) -> pl.DataFrame:

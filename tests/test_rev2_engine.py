@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -443,8 +444,6 @@ def test_cents_of_every_reduction(units, billed, rate, data):
     amount is negative and nothing is paid above the billed amount."""
     import datetime as dt
 
-    import polars as pl
-
     from claimrecon import engine
     from contracts.rules import REDUCTION_ORDER
 
@@ -460,3 +459,40 @@ def test_cents_of_every_reduction(units, billed, rate, data):
     assert (got["paid_cents"], got["price_cents"], [got[f"amt__{r}"] for r in REDUCTION_ORDER]) == (paid, co45, amts)
     assert got["paid_cents"] + got["price_cents"] + sum(amts) == billed
     assert min([paid, co45, *amts]) >= 0 and paid <= billed
+
+
+def test_timely_grace_of_a_same_month_replacement_follows_its_original(tmp_path, monkeypatch):
+    """Clar. 7 in order of judgement: when the evidence leaves a replacement's grace open because its original
+    was judged earlier in the same run (sql/claim_evidence.sql of the adjustments work), the ordered pass grants
+    the 6-month grace only if the original was paid at least in part. Both replacements here are received
+    more than 12 months after the service; the first original was paid, the second denied (GEN-AUTH-NONE)."""
+    from claimrecon import engine
+
+    real = engine.judge
+
+    def open_grace(ev, *args):  # what the front-end side's evidence says of a same-period original
+        same = ev["icn"].implode()
+        return real(ev.with_columns(pl.when((pl.col("adjustment_ind") == "4") & pl.col("original_icn").is_in(same))
+                                    .then(None).otherwise(pl.col("replacement_grace")).alias("replacement_grace")), *args)
+
+    monkeypatch.setattr(engine, "judge", open_grace)
+    b = Book()
+    w = _world(b)
+    day = "2025-01-06"  # 12 months run to 2026-01-06: the originals (5 January) are in time, the replacements not
+    got = {}
+    for label, bill_as in (("paid", w["prov"]), ("denied", w["prov2"])):
+        p = b.person()
+        b.sa_line(p, w["prov"], "IHS_WT")
+        b.contact(p, w["prov"], w["ds"], "IHS_WT", day, "09:00", 120)
+        orig = b.claim(None, p, bill_as, "IHS_WT", day, 8, received="2026-01-05")
+        rep = b.claim(None, p, w["prov"], "IHS_WT", day, 8, received="2026-01-20")
+        rep.update(adjustment_ind="4", original_icn=orig["icn"])
+        got[label] = (orig["icn"], rep["icn"])
+    b.write(tmp_path)
+    wh = tmp_path / "wh" / "claimrecon.duckdb"
+    run_period(tmp_path, "2026-01", wh)
+    with ro(wh) as con:
+        out = dict(con.execute("SELECT icn, (outcome, primary_rule_id) FROM claim_outcomes WHERE row_type = 'line'").fetchall())
+        assert balance_problems(con, "2026-01") == []
+    assert out[got["paid"][0]] == ("paid", None) and out[got["paid"][1]] == ("paid", None)
+    assert out[got["denied"][0]] == ("denied", "GEN-AUTH-NONE") and out[got["denied"][1]] == ("denied", "GEN-TIMELY")
