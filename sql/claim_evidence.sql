@@ -111,7 +111,7 @@ auth_other AS (
            bool_or(s.provider_id = j.billing_provider_id) AS other_service,
            bool_or(s.provider_id <> j.billing_provider_id AND s.procedure_code = j.procedure_code AND s.modifiers = j.modifiers) AS other_provider
     FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND j.service_date BETWEEN s.start_date AND s.end_date
-    WHERE j.ord NOT IN (SELECT ord FROM sa_cand)   -- only a line no agreement line covers needs the variant
+    WHERE j.ord NOT IN (SELECT ord FROM sa_pick)   -- only a line no agreement line covers needs the variant
     GROUP BY j.ord),
 cma_doc AS (   -- Clar. 9: aide contacts behind a CM line (their documented minutes)
     SELECT recipient_id, provider_id AS billing_provider_id, service_date, sum(duration_minutes) AS aide_minutes
