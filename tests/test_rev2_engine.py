@@ -39,7 +39,7 @@ def _world(b: Book) -> dict:
 def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top to bottom
     b = Book()
     w = _world(b)
-    prov, prov2, ds, ds2 = w["prov"], w["prov2"], w["ds"], w["ds2"]
+    prov, prov2 = w["prov"], w["prov2"]
     x: dict = {}  # facts to check beyond outcome and ledger
 
     # ---------------------------------------------------------------- Clar. 3: one pool of documentation
@@ -49,7 +49,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     p = b.person()
     b.sa_line(p, prov, "IHS_WT", units=6, start="2024-01-01")
     second = b.sa_line(p, prov, "IHS_WT", units=2, start="2024-06-01")
-    b.contact(p, prov, ds, "IHS_WT", DAY, "09:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 120)
     b.claim("pool: the first line loses 2 units to its agreement line", p, prov, "IHS_WT", DAY, 8, received="2026-01-05",
             expect=("partial", "GEN-AUTH-UNITS"), ledger=[("GEN-AUTH-UNITS", 2, True)])
     b.claim("pool: those units return to the second line", p, prov, "IHS_WT", DAY, 2, received="2026-01-06")
@@ -59,7 +59,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     # Revision 1 charged line 2 with all 4 removed units again.
     p = b.person()
     b.sa_line(p, prov, "IHS_WT")
-    b.contact(p, prov, ds, "IHS_WT", DAY, "09:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 120)
     b.contact(p, w["day_prov"], w["day_staff"], "ADULT_DAY", DAY, "10:00", 120)
     b.claim("pool: the first line is charged with part of the overlap", p, prov, "IHS_WT", DAY, 6, received="2026-01-05",
             expect=("partial", "IHS-CONCURRENT"), ledger=[("IHS-CONCURRENT", 2, True)])
@@ -74,7 +74,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     b.sa_line(p, prov, "IHS_WT", units=2, start="2024-01-01")
     enough = b.sa_line(p, prov, "IHS_WT", units=100, start="2025-06-01")
     enough["unit_rate"] = "9.00"
-    b.contact(p, prov, ds, "IHS_WT", DAY, "09:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 120)
     b.claim("agreement: the first line with enough units left", p, prov, "IHS_WT", DAY, 8,
             ledger=[("GEN-PRICE", 0, False)])
     x["agreement: the first line with enough units left"] = {"sa": enough["sa_number"], "paid": Decimal("72.00"),
@@ -83,14 +83,14 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     p = b.person()
     b.sa_line(p, prov, "IHS_WT", units=100, start="2025-06-01")
     earliest = b.sa_line(p, prov, "IHS_WT", units=100, start="2025-01-01")
-    b.contact(p, prov, ds, "IHS_WT", DAY, "09:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 120)
     b.claim("agreement: earliest start date first", p, prov, "IHS_WT", DAY, 8)
     x["agreement: earliest start date first"] = {"sa": earliest["sa_number"]}
     # None has enough: the first with any units left pays what it has.
     p = b.person()
     some = b.sa_line(p, prov, "IHS_WT", units=2, start="2024-01-01")
     b.sa_line(p, prov, "IHS_WT", units=3, start="2024-06-01")
-    b.contact(p, prov, ds, "IHS_WT", DAY, "09:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 120)
     b.claim("agreement: none has enough, the first with any units", p, prov, "IHS_WT", DAY, 8,
             expect=("partial", "GEN-AUTH-UNITS"), ledger=[("GEN-AUTH-UNITS", 6, True)])
     x["agreement: none has enough, the first with any units"] = {"sa": some["sa_number"]}
@@ -100,7 +100,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     exact = b.sa_line(p, prov, "IHS_WT", units=8, start="2024-01-01")
     later = b.sa_line(p, prov, "IHS_WT", units=100, start="2024-06-01")
     for d, case in (("2025-12-10", "agreement: exactly enough units left"), ("2025-12-11", "agreement: then the next line")):
-        b.contact(p, prov, ds, "IHS_WT", d, "09:00", 120)
+        b.contact(p, prov, b.staff_member(prov), "IHS_WT", d, "09:00", 120)
         b.claim(case, p, prov, "IHS_WT", d, 8)
     x["agreement: exactly enough units left"] = {"sa": exact["sa_number"]}
     x["agreement: then the next line"] = {"sa": later["sa_number"]}
@@ -112,9 +112,9 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     p = b.person()
     b.sa_line(p, prov2, "IHS_WT")
     b.sa_line(p, prov, "IHS_WT")
-    b.contact(p, prov2, ds2, "IHS_WT", DAY, "00:00", 960)
+    b.contact(p, prov2, b.staff_member(prov2), "IHS_WT", DAY, "00:00", 960)
     b.claim(None, p, prov2, "IHS_WT", DAY, 64, received="2026-01-03")
-    b.contact(p, prov, ds, "IHS_WT", DAY, "17:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "17:00", 120)
     b.claim("duplicate: the first identical line is denied by the daily cap", p, prov, "IHS_WT", DAY, 8,
             received="2026-01-05", expect=("denied", "IHS-DAILY-CAP"))
     b.claim("GEN-DUPLICATE pass: the earlier identical line was paid nothing", p, prov, "IHS_WT", DAY, 8,
@@ -122,7 +122,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     # ... and a line paid in part is repeated: the identical second line is the duplicate.
     p = b.person()
     b.sa_line(p, prov, "IHS_WT", units=5)
-    b.contact(p, prov, ds, "IHS_WT", DAY, "09:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 120)
     first = b.claim("duplicate: the first line paid in part", p, prov, "IHS_WT", DAY, 8, received="2026-01-05",
                     expect=("partial", "GEN-AUTH-UNITS"))
     b.claim("GEN-DUPLICATE: the earlier identical line was paid in part", p, prov, "IHS_WT", DAY, 8,
@@ -143,8 +143,8 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     p = b.person()
     b.sa_line(p, prov, "IHS_WT_DAY", 100)
     b.sa_line(p, prov, "IHS_WT")
-    b.contact(p, prov, ds, "IHS_WT_DAY", DAY, "08:00", 359)
-    b.contact(p, prov, ds, "IHS_WT", DAY, "15:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT_DAY", DAY, "08:00", 359)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "15:00", 120)
     b.claim("day overlap: the daily unit is denied", p, prov, "IHS_WT_DAY", DAY, 1, received="2026-01-05",
             expect=("denied", "IHS-DAY-MIN"))
     b.claim("IHS-DAY-OVERLAP pass: the daily unit was not paid", p, prov, "IHS_WT", DAY, 8, received="2026-01-06")
@@ -154,7 +154,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     # the replacement is judged as if the original had never been paid. Revision 1: GEN-DUPLICATE.
     p = b.person()
     b.sa_line(p, prov, "IHS_WT", units=8)
-    b.contact(p, prov, ds, "IHS_WT", DAY, "09:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 120)
     orig = b.claim("replacement: the original", p, prov, "IHS_WT", DAY, 8, received="2026-01-05")
     rep = b.claim("replacement: judged afresh in the same month", p, prov, "IHS_WT", DAY, 8, received="2026-01-08")
     rep.update(adjustment_ind="4", original_icn=orig["icn"])
@@ -162,7 +162,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     # A void, then the same line billed again: judged afresh. Revision 1: GEN-DUPLICATE.
     p = b.person()
     b.sa_line(p, prov, "IHS_WT", units=8)
-    b.contact(p, prov, ds, "IHS_WT", DAY, "09:00", 120)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 120)
     orig = b.claim("void: the original", p, prov, "IHS_WT", DAY, 8, received="2026-01-05")
     void = b.claim(None, p, prov, "IHS_WT", DAY, 8, received="2026-01-06")
     void.update(adjustment_ind="1", original_icn=orig["icn"])
@@ -185,7 +185,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     # the last reduction: GEN-DOC-UNITS 9.51, GEN-AUTH-UNITS 9.50. Revision 1: 9.50 and 9.51.
     p = b.person()
     b.sa_line(p, prov, "IHS_WT", units=2)
-    b.contact(p, prov, ds, "IHS_WT", DAY, "09:00", 45)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 45)
     b.claim("cents: each reduction carries the share of its own units", p, prov, "IHS_WT", DAY, 4,
             amount=Decimal("38.02"), expect=("partial", "GEN-DOC-UNITS"),
             ledger=[("GEN-DOC-UNITS", 1, True), ("GEN-AUTH-UNITS", 1, False), ("GEN-PRICE", 0, False)])
@@ -201,10 +201,10 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
         b.sa_line(p, pr, "IHS_WT_REMOTE", units=3000, start="2025-01-15", end="2026-01-14")
     b.sa_line(p, prov, "IHS_WT")
     _remote_days(b, p, w, days("2025-12-01", "2025-12-30"), "2026-01-05")
-    b.contact(p, prov2, ds2, "IHS_WT_REMOTE", "2025-12-31", "00:00", 600)
+    b.contact(p, prov2, b.staff_member(prov2), "IHS_WT_REMOTE", "2025-12-31", "00:00", 600)
     b.claim("IHS-REMOTE-CAP pass: exactly 2,920 units across two agreement lines and providers", p, prov2,
             "IHS_WT_REMOTE", "2025-12-31", 40, received="2026-01-05")
-    b.contact(p, prov, ds, "IHS_WT_REMOTE", "2026-01-02", "19:00", 15)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT_REMOTE", "2026-01-02", "19:00", 15)
     b.claim("IHS-REMOTE-CAP: the 2,921st unit", p, prov, "IHS_WT_REMOTE", "2026-01-02", 1,
             expect=("denied", "IHS-REMOTE-CAP"), ledger=[("IHS-REMOTE-CAP", 1, True)])
     x["IHS-REMOTE-CAP: the 2,921st unit"] = {"remote_used": 2920, "remote_cap": 2920, "remote_year_start": "2025-01-15"}
@@ -217,7 +217,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     b.sa_line(p, prov, "IHS_WT")
     _remote_days(b, p, w, days("2025-11-01", "2025-11-30"), "2026-01-05")
     _remote_days(b, p, w, days("2025-12-20", "2025-12-31"), "2026-01-05", last="IHS-REMOTE-CAP pass: the next remote year counts apart")
-    b.contact(p, prov, ds, "IHS_WT_REMOTE", "2025-10-01", "00:00", 1439)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT_REMOTE", "2025-10-01", "00:00", 1439)
     b.claim("IHS-REMOTE-CAP: a late claim counts against its remote year", p, prov, "IHS_WT_REMOTE", "2025-10-01", 96,
             received="2026-01-10", expect=("partial", "IHS-REMOTE-CAP"), ledger=[("IHS-REMOTE-CAP", 56, True)])
     x["IHS-REMOTE-CAP: a late claim counts against its remote year"] = {"remote_used": 2880, "remote_year_start": "2024-12-20"}
@@ -227,7 +227,7 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     b.sa_line(p, prov2, "IHS_WT_REMOTE", units=3100, start="2025-01-15", end="2026-01-14", exception=30)
     b.sa_line(p, prov, "IHS_WT")
     _remote_days(b, p, w, days("2025-12-01", "2025-12-30"), "2026-01-05")
-    b.contact(p, prov2, ds2, "IHS_WT_REMOTE", "2025-12-31", "00:00", 1439)
+    b.contact(p, prov2, b.staff_member(prov2), "IHS_WT_REMOTE", "2025-12-31", "00:00", 1439)
     b.claim("IHS-REMOTE-CAP: the largest exception, not the sum", p, prov2, "IHS_WT_REMOTE", "2025-12-31", 96,
             received="2026-01-06", expect=("partial", "IHS-REMOTE-CAP"), ledger=[("IHS-REMOTE-CAP", 26, True)])
     x["IHS-REMOTE-CAP: the largest exception, not the sum"] = {"remote_cap": 2950}
@@ -237,8 +237,8 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
 def _remote_days(b: Book, p: str, w: dict, dates: list[str], received: str, last: str | None = None) -> None:
     """A 96-unit remote check-in (00:00-23:59) a day, the two providers taking turns."""
     for i, d in enumerate(dates):
-        pr, st_ = (w["prov"], w["ds"]) if i % 2 == 0 else (w["prov2"], w["ds2"])
-        b.contact(p, pr, st_, "IHS_WT_REMOTE", d, "00:00", 1439)
+        pr = w["prov"] if i % 2 == 0 else w["prov2"]
+        b.contact(p, pr, b.staff_member(pr), "IHS_WT_REMOTE", d, "00:00", 1439)
         b.claim(last if i == len(dates) - 1 else None, p, pr, "IHS_WT_REMOTE", d, 96, received=received)
 
 
@@ -373,8 +373,8 @@ def test_history_draws_and_charges_count_in_the_pool(tmp_path):
     firsts = []
     for p in people:
         b.sa_line(p, w["prov"], "IHS_WT")
-        b.contact(p, w["prov"], w["ds"], "IHS_WT", DAY, "09:00", 120)
-        b.contact(p, w["day_prov"], w["day_staff"], "ADULT_DAY", DAY, "10:00", 120)
+        b.contact(p, w["prov"], b.staff_member(w["prov"]), "IHS_WT", DAY, "09:00", 120)
+        b.contact(p, w["day_prov"], b.staff_member(w["day_prov"]), "ADULT_DAY", DAY, "10:00", 120)
         firsts.append(b.claim(None, p, w["prov"], "IHS_WT", DAY, 6))
     b.write(tmp_path)
     wh = tmp_path / "wh" / "claimrecon.duckdb"
@@ -483,7 +483,7 @@ def test_timely_grace_of_a_same_month_replacement_follows_its_original(tmp_path,
     for label, bill_as in (("paid", w["prov"]), ("denied", w["prov2"])):
         p = b.person()
         b.sa_line(p, w["prov"], "IHS_WT")
-        b.contact(p, w["prov"], w["ds"], "IHS_WT", day, "09:00", 120)
+        b.contact(p, w["prov"], b.staff_member(w["prov"]), "IHS_WT", day, "09:00", 120)
         orig = b.claim(None, p, bill_as, "IHS_WT", day, 8, received="2026-01-05")
         rep = b.claim(None, p, w["prov"], "IHS_WT", day, 8, received="2026-01-20")
         rep.update(adjustment_ind="4", original_icn=orig["icn"])
