@@ -415,9 +415,17 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
 # Revision 2 of the judging engine (rules.md Clarifications 3-6, 13, 18): the order of judgement decides these.
 # Each case is a person of its own with staff of their own (their long contacts must not overlap anyone else's).
 
+def _clock_change(d: dt.date) -> bool:
+    """America/Chicago changes its clocks on this date (a day of 23 or 25 hours)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("America/Chicago")
+    return dt.datetime.combine(d, dt.time(0), tz).utcoffset() != dt.datetime.combine(d, dt.time(23, 59), tz).utcoffset()
+
+
 def _remote_cap_case(w: World, m: Month, period: str, service_month: str) -> None:
     """IHS-REMOTE-CAP per person: two providers, two remote agreement lines, a remote-support year that ends on
-    the 15th of the service month. Year 0's last 30 days before the month (30 x 96 = 2,880 units, the providers
+    the 15th of the service month. 30 days of year 0 before the month (30 x 96 = 2,880 units, the providers
     taking turns) are paid first; a late claim for an earlier date of year 0 has 40 units of room (partial);
     the month's second half is year 1 and counts apart (paid). Revision 1 capped each line alone: all paid."""
     first = dt.date.fromisoformat(service_month + "-01")
@@ -429,13 +437,14 @@ def _remote_cap_case(w: World, m: Month, period: str, service_month: str) -> Non
         w.sa_line(pmi, pr, "IHS_WT_REMOTE", 5000, start=start, end=SPAN[1])
     w.sa_line(pmi, provs[0], "IHS_WT", 3000)
     early = dt.date.fromisoformat(period + "-05")
-    year0 = [first - dt.timedelta(days=k) for k in range(30, 0, -1)]
-    year1 = [d for d in month_days(service_month) if d >= first + dt.timedelta(days=15)]
+    before = [first - dt.timedelta(days=k) for k in range(1, 60)]  # 00:00-23:59 is 1,439 minutes only on a day
+    year0 = sorted([d for d in before if not _clock_change(d)][:30])  # without a clock change (Clar. 1)
+    year1 = [d for d in month_days(service_month) if d >= first + dt.timedelta(days=15) and not _clock_change(d)]
     for i, d in enumerate(year0 + year1):
         w.contact(m, provs[i % 2], staff[i % 2], pmi, "IHS_WT_REMOTE", d, 0, 1439)
         row = w.claim(m, period, w.new_icn(period), 1, provs[i % 2], pmi, "IHS_WT_REMOTE", d, 96, received=early)
         w.truth(m, period, row, "paid")
-    late = first - dt.timedelta(days=40)
+    late = next(d for d in before if d < year0[0] and not _clock_change(d))
     w.contact(m, provs[0], staff[0], pmi, "IHS_WT_REMOTE", late, 0, 1439)
     row = w.claim(m, period, w.new_icn(period), 1, provs[0], pmi, "IHS_WT_REMOTE", late, 96)
     w.truth(m, period, row, "partial", "IHS-REMOTE-CAP")

@@ -209,13 +209,13 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
             expect=("denied", "IHS-REMOTE-CAP"), ledger=[("IHS-REMOTE-CAP", 1, True)])
     x["IHS-REMOTE-CAP: the 2,921st unit"] = {"remote_used": 2920, "remote_cap": 2920, "remote_year_start": "2025-01-15"}
     # A late claim counts against its own year, including units paid earlier for later dates. Years run from
-    # 2024-12-20 (the earlier of the two lines): year 0 ends 2025-12-19. November (30 x 96 = 2,880) and
-    # 20-31 December (year 1, 12 x 96) are paid first; the late 1 October line has 40 units of room.
+    # 2024-12-20 (the earlier of the two lines): year 0 ends 2025-12-19. 3 November - 2 December (30 x 96 =
+    # 2,880) and 20-31 December (year 1, 12 x 96) are paid first; the late 1 October line has 40 units of room.
     p = b.person()
     b.sa_line(p, prov, "IHS_WT_REMOTE", units=5000, start="2024-12-20", end="2026-12-31")
     b.sa_line(p, prov2, "IHS_WT_REMOTE", units=5000, start="2025-03-01", end="2026-12-31", exception=0)
     b.sa_line(p, prov, "IHS_WT")
-    _remote_days(b, p, w, days("2025-11-01", "2025-11-30"), "2026-01-05")
+    _remote_days(b, p, w, days("2025-11-03", "2025-12-02"), "2026-01-05")  # (2 November: clocks fall back)
     _remote_days(b, p, w, days("2025-12-20", "2025-12-31"), "2026-01-05", last="IHS-REMOTE-CAP pass: the next remote year counts apart")
     b.contact(p, prov, b.staff_member(prov), "IHS_WT_REMOTE", "2025-10-01", "00:00", 1439)
     b.claim("IHS-REMOTE-CAP: a late claim counts against its remote year", p, prov, "IHS_WT_REMOTE", "2025-10-01", 96,
