@@ -109,7 +109,7 @@ def _denials(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
     denial = (fails.filter(c("rule_id").is_in(claim_edits.FULL_DENIAL))
               .with_columns(c("rule_id").replace_strict(RANK, return_dtype=pl.Int64).alias("_rank")))
     agg = denial.group_by("_idx").agg(c("rule_id").sort_by("_rank").alias("denial_rules"))
-    return ev.join(agg, on="_idx", how="left").with_columns(c("denial_rules").list.first().alias("denied_by"))
+    return ev.join(agg, on="_idx", how="left", maintain_order="left").with_columns(c("denial_rules").list.first().alias("denied_by"))
 
 
 def _pool(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:

@@ -159,6 +159,20 @@ def build() -> tuple[Book, dict]:  # noqa: PLR0915 - one row per call, read top 
     rep = b.claim("replacement: judged afresh in the same month", p, prov, "IHS_WT", DAY, 8, received="2026-01-08")
     rep.update(adjustment_ind="4", original_icn=orig["icn"])
     x["replacement: judged afresh in the same month"] = {"replaces": orig["icn"]}
+    # The original counts until its replacement's place in order: an identical line between them is its
+    # duplicate, the replacement is paid, and a line after the replacement duplicates the replacement.
+    p = b.person()
+    b.sa_line(p, prov, "IHS_WT", units=8)
+    b.contact(p, prov, b.staff_member(prov), "IHS_WT", DAY, "09:00", 120)
+    orig = b.claim("until the reversal: the original", p, prov, "IHS_WT", DAY, 8, received="2026-01-05")
+    b.claim("GEN-DUPLICATE: of the original, before its replacement", p, prov, "IHS_WT", DAY, 8, received="2026-01-06",
+            expect=("denied", "GEN-DUPLICATE"))
+    rep = b.claim("until the reversal: the replacement is paid", p, prov, "IHS_WT", DAY, 8, received="2026-01-08")
+    rep.update(adjustment_ind="4", original_icn=orig["icn"])
+    b.claim("GEN-DUPLICATE: of the replacement, after it", p, prov, "IHS_WT", DAY, 8, received="2026-01-09",
+            expect=("denied", "GEN-DUPLICATE"))
+    x["GEN-DUPLICATE: of the original, before its replacement"] = {"duplicate_of": orig["icn"]}
+    x["GEN-DUPLICATE: of the replacement, after it"] = {"duplicate_of": rep["icn"]}
     # A void, then the same line billed again: judged afresh. Revision 1: GEN-DUPLICATE.
     p = b.person()
     b.sa_line(p, prov, "IHS_WT", units=8)
