@@ -82,12 +82,21 @@ def judge(ev: pl.DataFrame, p: Parameters, hist_lines: pl.DataFrame | None = Non
     ev = _denials(ev, p)
     ev = _pool(ev, p)
     ev = _contention(ev, p, hist_lines, events)
-    calm, hot = ev.filter(~c("_contended")), ev.filter(c("_contended"))
-    parts = [_set_based(calm, p)] if calm.height else []
+    ev = _set_based(ev, p)  # every line; the contended people's lines are then replaced by the ordered pass
+    hot = ev.filter(c("_contended"))
     if hot.height:
-        parts.append(_Sequence(p, hist_lines, events).run(hot))
-    ev = pl.concat(parts, how="diagonal_relaxed").sort("_idx") if len(parts) > 1 else parts[0]
+        hot = _Sequence(p, hist_lines, events).run(hot)
+        ev = _replace_rows(ev, hot, [*SEQ_COLS, "denial_rules", "denied_by"])
     return _price(ev, p)
+
+
+def _replace_rows(ev: pl.DataFrame, part: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """`ev` with the values of `cols` taken from `part` on part's rows (`_idx` is the row position in `ev`).
+    Column by column, so the wide frame is never copied whole (a bucket is 400,000 lines)."""
+    n = ev.height
+    at = pl.int_range(n, eager=True, dtype=pl.Int64).scatter(
+        part["_idx"].cast(pl.Int64), pl.int_range(n, n + part.height, eager=True, dtype=pl.Int64))
+    return ev.with_columns([pl.concat([ev[k], part[k].cast(ev[k].dtype)]).gather(at).alias(k) for k in cols])
 
 
 def _empty_hist() -> pl.DataFrame:
@@ -196,30 +205,33 @@ def _set_based(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
     live = c("denied_by").is_null()
     b = c("billed_units")
     ev = ev.with_columns(pl.when(live).then(c("_take0")).otherwise(0).alias("_paid0"))
-    rem = pl.when(live).then(b - c("_paid0")).otherwise(0)
-    ev = ev.with_columns(rem.alias("_short"))
+    ev = ev.with_columns(pl.when(live).then(b - c("_paid0")).otherwise(0).alias("_short"))
     for rid in LOG_ORDER:  # the shortfall goes first to units the log contracts removed (table order)
         left = pl.max_horizontal(c(f"_R__{rid}") - c(f"_H__{rid}"), pl.lit(0))
         ev = ev.with_columns(pl.min_horizontal(c("_short"), left).alias(f"red__{rid}"))
         ev = ev.with_columns((c("_short") - c(f"red__{rid}")).alias("_short"))
     aide = pl.min_horizontal(c("_short"), pl.max_horizontal(c("_R_aide") - c("_H_aide"), pl.lit(0)))
     ev = ev.with_columns((c("red__CM-AIDE-AS-CM") + aide).alias("red__CM-AIDE-AS-CM"), (c("_short") - aide).alias("_short"))
+    evidence = ["remaining_units", "remaining_units_after", "pool_units_drawn_before", "units_used_that_day", "remote_used"]
+    ev = ev.with_columns(
+        c("_short").alias("red__GEN-DOC-UNITS"),
+        *[pl.lit(0, dtype=pl.Int64).alias(f"red__{r}") for r in ("GEN-AUTH-UNITS", "IHS-DAILY-CAP", "IHS-REMOTE-CAP")],
+        *[pl.lit(None, dtype=pl.Int64).alias(k) for k in evidence])
+    # the running totals are evidence for the ledger only: computed for the people with a line that may go there
+    # (denied, reduced, or charged above the agreement rate), on a narrow frame; windows over whole people stay exact
+    touch = ~live | (c("_paid0") < b) | (c("billed_cents") > c("_paid0") * c("rate_cents").fill_null(0))
+    people = ev.filter(touch & ~c("_contended"))["recipient_id"].unique()
+    need = ["_idx", "_paid0", "denied_by", "authorized_units", "hist_auth_units", "sa_number", "sa_line_no",
+            "hist_doc_units", "is_ihs_in_person", "is_daily", "hist_day_units", "is_ihs_remote", "remote_year",
+            "hist_remote_units", *POOL_KEY]
+    sub = ev.select(need).filter(c("recipient_id").is_in(people))
     eq = pl.when(c("is_daily")).then(p.daily_unit_equivalent).otherwise(1)
 
     def before(x: pl.Expr, *key: str) -> pl.Expr:  # the sum of x over the lines earlier in order on the key
         return x.cum_sum().over(*key) - x
 
     ip = c("is_ihs_in_person")
-    ev = ev.with_columns(
-        c("_short").alias("red__GEN-DOC-UNITS"),
-        *[pl.lit(0, dtype=pl.Int64).alias(f"red__{r}") for r in ("GEN-AUTH-UNITS", "IHS-DAILY-CAP", "IHS-REMOTE-CAP")])
-    # the running totals are evidence for the ledger only: computed for the people with a line that may go there
-    # (denied, reduced, or charged above the agreement rate); windows over whole people stay exact
-    touch = ~live | (c("_paid0") < c("billed_units")) | (c("billed_cents") > c("_paid0") * c("rate_cents").fill_null(0))
-    people = ev.filter(touch)["recipient_id"].unique()
-    quiet = ev.filter(~c("recipient_id").is_in(people))
-    ev = ev.filter(c("recipient_id").is_in(people))
-    ev = ev.with_columns(
+    sub = sub.with_columns(
         pl.when(live).then(c("authorized_units") - c("hist_auth_units")
                            - before(c("_paid0"), "sa_number", "sa_line_no")).alias("remaining_units"),
         pl.when(live).then(c("hist_doc_units") + before(c("_paid0"), *POOL_KEY)).alias("pool_units_drawn_before"),
@@ -227,9 +239,10 @@ def _set_based(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
                                                              "recipient_id", "service_date")).alias("units_used_that_day"),
         pl.when(live & c("is_ihs_remote") & c("remote_year").is_not_null()).then(c("hist_remote_units") + before(
             pl.when(c("is_ihs_remote")).then(c("_paid0")).otherwise(0), "recipient_id", "remote_year")).alias("remote_used"),
-    )
-    ev = ev.with_columns((c("remaining_units") - c("_paid0")).alias("remaining_units_after"))
-    return pl.concat([ev, quiet], how="diagonal_relaxed").sort("_idx").drop("_short", "_paid0")
+    ).with_columns((c("remaining_units") - c("_paid0")).alias("remaining_units_after"))
+    if sub.height:
+        ev = _replace_rows(ev, sub, evidence)
+    return ev.drop("_short", "_paid0")
 
 
 class _Sequence:
