@@ -25,6 +25,8 @@ from pathlib import Path
 
 import polars as pl
 
+from claimrecon import progress
+
 MAX_SHEET_ROWS = 1_000_000  # Excel holds 1,048,576 rows; longer tables are cut with a note
 PROVIDER_SHEETS = 25  # providers with the largest adjustments get a sheet of their own
 FORMULA_START = r"^[=+\-@\t\r]"  # text a spreadsheet would read as a formula (OWASP CSV injection)
@@ -142,6 +144,7 @@ def write_remittance(con, period: str, folder: Path) -> list[Path]:
             part.write_csv(path)
             paths.append(path)
         del df
+        progress.count(min(i + REMITTANCE_CHUNK, len(ids)), len(ids), "providers' remittance files")
     return paths
 
 
