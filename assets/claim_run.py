@@ -15,7 +15,7 @@ import time
 
 import dagster as dg
 
-from claimrecon import controls, ingest, judge
+from claimrecon import catalog, controls, ingest, judge
 from claimrecon import reports as reports_mod
 from claimrecon.db import run_script
 from claimrecon.errors import RunRefused
@@ -255,6 +255,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
                 "SELECT source_file, kind, file_sha256, status FROM input_files WHERE period = ? ORDER BY source_file",
                 [period]).fetchall()]
             rejected = con.execute("SELECT count(*) FROM rejected_records WHERE period = ?", [period]).fetchone()[0]
+            catalog.comment_warehouse(con)  # every table, view and column described (views lose comments when re-created)
             started = context.instance.get_run_stats(context.run_id).start_time
             now = time.time()
             con.execute("DELETE FROM runs WHERE period = ? AND run_id = ?", [period, context.run_id])

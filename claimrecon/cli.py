@@ -135,8 +135,12 @@ def generate_cmd(out_dir: Annotated[Path, typer.Option("--out")], months: int = 
 @app.command()
 def catalog(check: Annotated[bool, typer.Option(help="fail if the generated pages are not current")] = False):
     """Render docs/rule_catalog.md (rule definitions) and docs/warehouse.md (tables and columns)."""
-    from claimrecon.catalog import CATALOG_PAGE, WAREHOUSE_PAGE, render, render_warehouse
+    from claimrecon.catalog import CATALOG_PAGE, WAREHOUSE_PAGE, render, render_warehouse, undocumented
 
+    missing = undocumented()
+    if missing:
+        err.print(f"claimrecon: no description in claimrecon/catalog.py for: {', '.join(missing)}")
+        raise typer.Exit(1)
     stale = []
     for page, text in ((CATALOG_PAGE, render()), (WAREHOUSE_PAGE, render_warehouse())):
         if check:

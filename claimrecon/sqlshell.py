@@ -34,16 +34,19 @@ class Shell:
         self.con.close()
 
     # ------------------------------------------------------------------ output
-    def _print(self, rel) -> None:
-        if rel is None:
-            return
+    def _print(self, query: str, params: dict | None = None) -> None:
+        """Run one statement and print its result: DuckDB's boxed table, or CSV with every row."""
         if self.mode == "csv":
-            w = csv.writer(self.out, lineterminator="\n")
-            w.writerow(rel.columns)
-            while rows := rel.fetchmany(10_000):
-                w.writerows(rows)
+            cur = self.con.execute(query, params)
+            if cur.description:
+                w = csv.writer(self.out, lineterminator="\n")
+                w.writerow([d[0] for d in cur.description])
+                while rows := cur.fetchmany(10_000):
+                    w.writerows(rows)
         else:
-            self.out.write(str(rel))
+            rel = self.con.sql(query, params=params)
+            if rel is not None:
+                self.out.write(str(rel))
         self.out.flush()
 
     def _dot(self, line: str) -> bool:
@@ -55,19 +58,18 @@ class Shell:
         if cmd == ".help":
             self.out.write(HELP + "\n")
         elif cmd == ".tables":
-            self._print(self.con.sql("""
+            self._print("""
                 SELECT name, kind, description FROM (
                     SELECT table_name AS name, 'table' AS kind, coalesce(comment, '') AS description
                     FROM duckdb_tables() WHERE schema_name = 'main' AND NOT temporary
                     UNION ALL
                     SELECT view_name, 'view', coalesce(comment, '') FROM duckdb_views()
                     WHERE schema_name = 'main' AND NOT internal AND NOT temporary)
-                ORDER BY kind, name"""))
+                ORDER BY kind, name""")
         elif cmd == ".describe" and arg:
-            self._print(self.con.sql("""
+            self._print("""
                 SELECT column_name AS "column", data_type AS type, coalesce(comment, '') AS description
-                FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = $t ORDER BY column_index""",
-                                     params={"t": arg}))
+                FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = $t ORDER BY column_index""", {"t": arg})
         elif cmd == ".mode" and arg in ("table", "csv"):
             self.mode = arg
         else:
@@ -83,7 +85,7 @@ class Shell:
             return False
         for stmt in statements:
             try:
-                self._print(self.con.sql(stmt.query))
+                self._print(stmt.query)
             except duckdb.Error as e:
                 self.err.write(f"Error: {e}\n")
                 return False
