@@ -497,31 +497,32 @@ th { background: #f2f5f9 } td.n, th.n { text-align: right; font-variant-numeric:
   h2 { break-after: avoid } tr { break-inside: avoid } }
 </style></head><body>
 <h1>Claims reconciliation — claims received {{ period }}</h1>
-<p class="muted">Rule catalog {{ catalog_version }} · recipient ids {{ 'masked' if masked else 'shown in full' }}</p>
+<p class="muted">Rule catalog {{ catalog_version }} · recipient ids {{ 'masked' if masked else 'shown in full' }} ·
+control checks: <a href="controls.html">controls.html</a> · why a line was not paid: <code>claimrecon explain --period {{ period }} --icn ICN</code></p>
 <h2>Balance</h2>
-<table id="balance"><tr><th></th><th class="n">lines</th><th class="n">dollars</th></tr>
+<table id="balance"><thead><tr><th></th><th class="n">lines</th><th class="n">dollars</th></tr></thead><tbody>
 {% for label, n, amt in balance %}<tr><td>{{ label }}</td><td class="n">{{ "{:,}".format(n) }}</td><td class="n">{{ amt }}</td></tr>
-{% endfor %}</table>
+{% endfor %}</tbody></table>
 <p class="{{ 'ok' if balanced else 'bad' }}" id="balance-proof">billed {{ billed }} = paid {{ paid }} + denied {{ denied }} + rejected {{ rejected }} — {{ 'balanced to the cent' if balanced else 'NOT BALANCED' }}</p>
 <h2>Charts</h2>
 <div class="charts">{% for c in charts %}<figure>{{ c | safe }}</figure>{% endfor %}</div>
 <h2>Top denial reasons</h2>
-<table><tr><th>rule</th><th>codes</th><th class="n">lines</th><th class="n">units</th><th class="n">dollars</th><th>why</th><th>policy</th></tr>
-{% for r in reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.group_code }}-{{ r.carc }}{% if r.rarc %} / {{ r.rarc }}{% endif %}</td><td class="n">{{ r.primary_lines }}</td><td class="n">{{ r.units }}</td><td class="n">{{ r.amount }}</td><td>{{ r.message }}</td><td>{{ r.citation }}</td></tr>
-{% endfor %}</table>
+<table id="reasons"><thead><tr><th>rule</th><th>codes</th><th class="n">lines</th><th class="n">units</th><th class="n">dollars</th><th>why</th><th>policy</th></tr></thead><tbody>
+{% for r in reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.group_code }}-{{ r.carc }}{% if r.rarc %} / {{ r.rarc }}{% endif %}</td><td class="n">{{ r.primary_lines }}</td><td class="n">{{ r.units }}</td><td class="n">{{ r.amount }}</td><td>{{ r.message }}</td><td class="citation">{{ r.citation }}</td></tr>
+{% endfor %}</tbody></table>
 <h2>Rejected records</h2>
-<table><tr><th>rule</th><th>record kind</th><th class="n">records</th></tr>
-{% for r in rejected_reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.record_kind }}</td><td class="n">{{ r.records }}</td></tr>{% endfor %}</table>
+<table><thead><tr><th>rule</th><th>record kind</th><th class="n">records</th></tr></thead><tbody>
+{% for r in rejected_reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.record_kind }}</td><td class="n">{{ r.records }}</td></tr>{% endfor %}</tbody></table>
 <h2>Providers</h2>
-<table><tr><th>provider</th><th class="n">lines</th><th class="n">billed</th><th class="n">paid</th><th class="n">denied</th><th class="n">rejected</th><th class="n">findings</th></tr>
+<table><thead><tr><th>provider</th><th class="n">lines</th><th class="n">billed</th><th class="n">paid</th><th class="n">denied</th><th class="n">rejected</th><th class="n">findings</th></tr></thead><tbody>
 {% for r in providers %}<tr><td>{{ r.billing_provider_id }} {{ r.provider_name or '' }}</td><td class="n">{{ r.claim_lines }}</td><td class="n">{{ r.billed_amount }}</td><td class="n">{{ r.paid_amount }}</td><td class="n">{{ r.denied_amount }}</td><td class="n">{{ r.rejected_amount }}</td><td class="n">{{ r.findings }}</td></tr>
-{% endfor %}</table>{% if providers_cut %}<p class="muted">{{ providers_cut }} more providers in the workbook.</p>{% endif %}
+{% endfor %}</tbody></table>{% if providers_cut %}<p class="muted">{{ providers_cut }} more providers in the workbook.</p>{% endif %}
 <h2>Remittance summaries</h2>
 <p class="muted">Lines not paid in full, per provider, with every adjustment (full files: remittance/*.csv).</p>
 {% for pid, rows in remittance %}<section class="provider"><h3>{{ pid }}</h3>
-<table><tr><th>ICN</th><th>line</th><th>outcome</th><th>recipient</th><th>service</th><th>date</th><th class="n">billed</th><th class="n">paid</th><th>adjustment</th><th class="n">units</th><th class="n">dollars</th><th>message</th></tr>
+<table><thead><tr><th>ICN</th><th>line</th><th>outcome</th><th>recipient</th><th>service</th><th>date</th><th class="n">billed</th><th class="n">paid</th><th>adjustment</th><th class="n">units</th><th class="n">dollars</th><th>message</th></tr></thead><tbody>
 {% for r in rows %}<tr><td>{{ r.icn }}</td><td>{{ r.line_no }}</td><td>{{ r.outcome }}</td><td>{{ r.recipient_id }}</td><td>{{ r.procedure_code }} {{ r.modifiers or '' }}</td><td>{{ r.service_date }}</td><td class="n">{{ r.billed_amount }}</td><td class="n">{{ r.paid_amount }}</td><td>{{ r.group_code }}-{{ r.carc }}{% if r.rarc %}/{{ r.rarc }}{% endif %} {{ r.rule_id }}</td><td class="n">{{ r.adj_units }}</td><td class="n">{{ r.adj_amount }}</td><td>{{ r.message }}</td></tr>
-{% endfor %}</table></section>{% endfor %}
+{% endfor %}</tbody></table></section>{% endfor %}
 </body></html>
 """
 
@@ -538,7 +539,8 @@ def write_html(con, period: str, data: dict[str, pl.DataFrame], path: Path, mask
     lines = _masked(_adjusted_lines(con, period, top["billing_provider_id"].to_list()), mask_ids) if top.height else None
     remittance = [(pid, lines.filter(pl.col("billing_provider_id") == pid).to_dicts()) for pid in top["billing_provider_id"]] \
         if lines is not None else []
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                             finalize=lambda v: "" if v is None else v)  # an empty cell, never the word None
     text = env.from_string(HTML).render(
         period=period, catalog_version=run.get("catalog_version", ""), run_id=run.get("run_id", ""), masked=mask_ids,
         balance=[("Billed", t["claim_lines"], f"{t['billed_amount']:,.2f}"),
