@@ -140,3 +140,20 @@ def test_long_steps_report_counts(demo_copy):
     for s in steps:  # counts rise to their total
         mine = [(d, t) for x, d, t, _ in seen if x == s]
         assert mine[-1][0] == mine[-1][1] and [d for d, _ in mine] == sorted(d for d, _ in mine)
+
+
+def test_docs_stand_alone_and_cover_the_inbox_format():
+    """Everything a user needs is in the repository: no page sends them to ../shared (tests may read it)."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        text = page.read_text()
+        assert "../shared" not in text and "shared/spec" not in text, page.name
+    for name in ("inbox.md", "outputs.md", "rule_catalog.md", "warehouse.md"):
+        assert name in (ROOT / "README.md").read_text(), name
+    inbox = (ROOT / "docs" / "inbox.md").read_text()
+    spec = (ROOT.parent / "shared" / "spec" / "extracts.md").read_text()
+    columns = set(re.findall(r"^\| `([a-z_0-9]+)`", spec, flags=re.M))
+    assert len(columns) > 50
+    assert [c for c in sorted(columns) if f"`{c}`" not in inbox] == []  # every column of every file, in our words
+    for rev2 in ("death_date", "facility_stays.csv", "tin", "patient_control_number", "TRL|"):
+        assert rev2 in inbox
