@@ -379,8 +379,10 @@ def _summary(wb, fmt: _Formats, period: str, data: dict[str, pl.DataFrame], mask
         n = min(reasons.height, 15)
         ch2.add_series({"name": "Denied dollars", "categories": ["Summary", r1 + 1, 0, r1 + n, 0],
                         "values": ["Summary", r1 + 1, 4, r1 + n, 4], "fill": {"color": "#C62828"}})
-        ch2.set_title({"name": "Denied and reduced dollars by rule"})
+        ch2.set_title({"name": f"Denied and reduced dollars, top {n} rules"})
         ch2.set_legend({"none": True})
+        ch2.set_x_axis({"num_format": "$#,##0"})
+        ch2.set_y_axis({"reverse": True})  # the largest at the top, as in the table
         ws.insert_chart(last + 2, 0, ch2, {"x_scale": 1.5, "y_scale": max(1.0, 0.08 * n + 0.4), "object_position": 2})
     print_setup(ws, period, None, "Summary")
 
