@@ -133,20 +133,63 @@ def _same_day(con, period: str, line: dict) -> list[dict]:
                  [line["recipient_id"], line["service_date"], period, period, line["icn"], line["line_no"]])
 
 
-def _remote_year(con, period: str, line: dict, fired: set[str]) -> dict | None:
-    """Remote IHS units paid to the person in the calendar year of a remote IHS line (IHS-REMOTE-CAP)."""
-    if not line.get("service_date") or not _has(con, "procedure_codes"):
-        return None
-    remote = "SELECT service_key FROM procedure_codes WHERE groups LIKE '%ihs_remote%'"
-    is_remote = con.execute(f"SELECT count(*) FROM ({remote}) WHERE service_key = ?", [line.get("service_key")]).fetchone()[0]
-    if not is_remote and "IHS-REMOTE-CAP" not in fired:
-        return None
-    year = line["service_date"].year
-    units = con.execute(f"""
-        SELECT coalesce(sum(paid_units), 0) FROM claim_outcomes
-        WHERE recipient_id = ? AND year(service_date) = ? AND period <= ? AND service_key IN ({remote})""",
-                        [line["recipient_id"], year, period]).fetchone()[0]
-    return {"year": year, "remote_ihs_units_paid": units}
+def _parameters(con, period: str) -> dict:
+    """The rule parameters the period's published run used (runs.parameters), else the defaults."""
+    import dataclasses
+
+    from contracts.rules import Parameters
+
+    params = dataclasses.asdict(Parameters())
+    if _has(con, "runs"):
+        row = con.execute("SELECT parameters FROM runs WHERE period = ? ORDER BY finished_at DESC LIMIT 1",
+                          [period]).fetchone()
+        params.update(_evidence(row[0]) if row else {})
+    return params
+
+
+def _groups(con, service_key: str | None) -> set[str]:
+    if not service_key or not _has(con, "procedure_codes"):
+        return set()
+    rows = con.execute("SELECT DISTINCT groups FROM procedure_codes WHERE service_key = ?", [service_key]).fetchall()
+    return {g for (text,) in rows for g in (text or "").split()}
+
+
+def _caps(con, period: str, line: dict, agreement: dict | None, fired: set[str], evidence: dict) -> dict:
+    """Cap usage behind IHS-DAILY-CAP (in-person IHS units of the person that day, all providers, a daily
+    line counting as the daily equivalent) and IHS-REMOTE-CAP (remote units paid on the agreement line in
+    its remote-support year, which runs from the agreement's start date)."""
+    groups = _groups(con, line.get("service_key"))
+    p = _parameters(con, period)
+    out: dict = {}
+    if "ihs_in_person" in groups or "IHS-DAILY-CAP" in fired:
+        inperson = "SELECT service_key FROM procedure_codes WHERE groups LIKE '%ihs_in_person%'"
+        daily = "SELECT service_key FROM procedure_codes WHERE groups LIKE '%ihs_daily%'"
+        used = con.execute(f"""
+            SELECT coalesce(sum(paid_units * CASE WHEN service_key IN ({daily}) THEN ? ELSE 1 END), 0)
+            FROM claim_outcomes WHERE recipient_id = ? AND service_date = ? AND period <= ?
+              AND service_key IN ({inperson})""",
+                           [p["daily_unit_equivalent"], line["recipient_id"], line["service_date"], period]).fetchone()[0]
+        out["day"] = {"date": line["service_date"], "in_person_ihs_units_paid": used, "cap": p["daily_cap_units"]}
+    if ("ihs_remote" in groups or "IHS-REMOTE-CAP" in fired) and agreement and not agreement.get("missing"):
+        start, end, sd = agreement["start_date"], agreement["end_date"], line["service_date"]
+        k = sd.year - start.year - ((sd.month, sd.day) < (start.month, start.day))
+        ys = _add_years(start, k)
+        ye = min(end, _add_years(start, k + 1) - dt.timedelta(days=1))
+        used = con.execute("""SELECT coalesce(sum(paid_units), 0) FROM claim_outcomes WHERE sa_number = ?
+                              AND sa_line_no = ? AND service_date BETWEEN ? AND ? AND period <= ?""",
+                           [agreement["sa_number"], agreement["line_no"], ys, ye, period]).fetchone()[0]
+        cap = evidence.get("remote_cap")
+        if cap is None:  # prorated for a short year, plus exception units (as the engine computes it)
+            cap = p["remote_cap_units"] * min((ye - ys).days + 1, 365) // 365 + int(agreement.get("remote_exception_units") or 0)
+        out["remote_year"] = {"from": ys, "to": ye, "remote_units_paid": used, "cap": cap}
+    return out
+
+
+def _add_years(d: dt.date, n: int) -> dt.date:
+    try:
+        return d.replace(year=d.year + n)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + n, day=28)
 
 
 def _duplicate_of(con, period: str, line: dict, evidence: dict) -> dict | None:
@@ -208,7 +251,7 @@ def explain(con, period: str, icn: str, line_no: int | None = None, show_ids: bo
             item["contacts"] = _contacts(con, period, line)
             item["agreement"] = _agreement(con, period, line)
             item["same_day"] = _same_day(con, period, line)
-            item["remote_year"] = _remote_year(con, period, line, {f["rule_id"] for f in fired})
+            item["caps"] = _caps(con, period, line, item["agreement"], {f["rule_id"] for f in fired}, ev)
             if any(f["rule_id"] == "GEN-DUPLICATE" for f in fired):
                 item["duplicate_of"] = _duplicate_of(con, period, line, ev)
         if line.get("reverses_icn"):
@@ -343,9 +386,15 @@ def render_text(r: dict) -> str:
                 out.append(f"     {s['period']} ICN {s['icn']} line {s['line_no']} {s['row_type']} {s['outcome']}: "
                            f"{s.get('service_key') or s.get('procedure_code')} {s.get('billing_provider_id')} "
                            f"billed {_units(s['billed_units'])}, paid {_units(s['paid_units'])} units")
-        if ln.get("remote_year"):
-            y = ln["remote_year"]
-            out.append(f"  Remote IHS units paid to the person in {y['year']}: {_units(y['remote_ihs_units_paid'])}")
+        caps = ln.get("caps") or {}
+        if caps.get("day"):
+            d = caps["day"]
+            out.append(f"  Daily cap: in-person IHS units paid to the person on {d['date']}, all providers: "
+                       f"{_units(d['in_person_ihs_units_paid'])} of {_units(d['cap'])}")
+        if caps.get("remote_year"):
+            y = caps["remote_year"]
+            out.append(f"  Remote cap: remote units paid on the agreement line in its remote-support year "
+                       f"{y['from']} – {y['to']}: {_units(y['remote_units_paid'])} of {_units(y['cap'])}")
         if ln.get("duplicate_of"):
             d = ln["duplicate_of"]
             out.append(f"  Repeats ICN {d.get('icn')} line {d.get('line_no', '—')} of {d.get('period', '—')} "

@@ -152,3 +152,26 @@ def test_explain_refuses_an_unknown_line_and_points_to_its_period(demo):
                               "--line", "1"])
     assert res.exit_code == 1 and f"it is in {first}" in res.output
     assert _explain(demo["warehouse"], first, icn, 1)  # the right period: found
+
+
+@pytest.mark.parametrize("rule_id", ["IHS-DAILY-CAP", "IHS-REMOTE-CAP", "GEN-AUTH-UNITS"])
+def test_explain_shows_the_cap_or_authorization_a_reduction_reached(demo, rule_id):
+    """A line reduced by a cap or by the agreement is paid exactly up to it: the usage explain shows after
+    this line equals the cap, or nothing is left on the agreement line."""
+    period = demo["periods"][-1]
+    wh = demo["warehouse"]
+    with ro(wh) as con:
+        row = con.execute("SELECT icn, line_no FROM denial_ledger WHERE period = ? AND rule_id = ? AND is_primary "
+                          "ORDER BY icn LIMIT 1", [period, rule_id]).fetchone()
+    assert row, f"the demo month has no {rule_id} reduction"
+    item = json.loads(_explain(wh, period, row[0], row[1], "--json"))["lines"][0]
+    assert item["outcome"] == "partial"
+    caps = item["caps"]
+    if rule_id == "IHS-DAILY-CAP":
+        assert Decimal(caps["day"]["in_person_ihs_units_paid"]) == Decimal(caps["day"]["cap"])
+        assert "Daily cap:" in _explain(wh, period, row[0], row[1])
+    elif rule_id == "IHS-REMOTE-CAP":
+        assert Decimal(caps["remote_year"]["remote_units_paid"]) == Decimal(caps["remote_year"]["cap"])
+        assert "Remote cap:" in _explain(wh, period, row[0], row[1])
+    else:
+        assert Decimal(item["agreement"]["left_units"]) == 0 and Decimal(item["agreement"]["this_line_units"]) > 0
