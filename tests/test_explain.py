@@ -175,3 +175,35 @@ def test_explain_shows_the_cap_or_authorization_a_reduction_reached(demo, rule_i
         assert "Remote cap:" in _explain(wh, period, row[0], row[1])
     else:
         assert Decimal(item["agreement"]["left_units"]) == 0 and Decimal(item["agreement"]["this_line_units"]) > 0
+
+
+def test_explain_invariants_on_any_line(demo):
+    """For any line of the month: its rules' dollars are its adjusted dollars, paid + adjusted = billed, the
+    rules come in precedence order and no recipient id shows unmasked."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from claimrecon import explain as ex
+
+    period = demo["periods"][-1]
+    con = ro(demo["warehouse"])
+    keys = con.execute("SELECT icn, line_no, recipient_id FROM claim_outcomes WHERE period = ? ORDER BY icn, line_no, "
+                       "row_type", [period]).fetchall()
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(keys))
+    def check(key):
+        icn, line_no, pmi = key
+        r = ex.explain(con, period, icn, line_no)
+        for item in r["lines"]:
+            assert sum((f["amount"] for f in item["rules"]), Decimal(0)) == item["adjusted_amount"]
+            assert item["paid_amount"] + item["adjusted_amount"] == item["billed_amount"]
+            ranks = [RANK.get(f["rule_id"], len(RANK)) for f in item["rules"]]
+            assert ranks == sorted(ranks)
+        if pmi:
+            assert pmi not in ex.to_json(r) and pmi not in ex.render_text(r)
+
+    try:
+        check()
+    finally:
+        con.close()
