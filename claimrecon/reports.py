@@ -201,14 +201,12 @@ def wrapped_lines(text: str, width: float) -> int:
 
 def _shown(v) -> str:
     """How a value reads in its cell (for fitting the column width)."""
-    if isinstance(v, Decimal):
-        return f"{v:,.2f}"
-    if isinstance(v, float):
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (Decimal, float)):
         return f"{v:,.2f}"
     if isinstance(v, (dt.date, dt.datetime)):
         return "0000-00-00"
-    if isinstance(v, bool):
-        return "FALSE"
     return str(v)
 
 
