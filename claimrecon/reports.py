@@ -186,9 +186,9 @@ def header_label(col: str) -> str:
 
 
 def wrapped_lines(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a column `width` characters wide (proportional font: ~1.15 characters
+    """Lines a wrapped text takes in a column `width` characters wide (proportional font: ~1.05 characters
     per width unit, words are not split)."""
-    per_line = max(1, int(width * 1.15) - 1)
+    per_line = max(1, int(width * 1.05) - 1)
     lines, used = 1, 0
     for word in text.split():
         n = len(word)
