@@ -58,6 +58,10 @@ TABLES = {
     "staff": "Staff roster snapshots.",
     "procedure_codes": "The agency-editable procedure catalog as used by each run (reference/procedure_codes.csv).",
     "rules": "The rule catalog as data: id, kind, precedence, message, codes, citation, effective dates.",
+    "facility_stays": "Inpatient stays (hospital, nursing facility, ICF/DD) known to MMIS, one snapshot per period that "
+                      "delivered one (revision 2).",
+    "provider_balances": "Per provider, the negative balance carried forward on its 835s (PLB FB) until recovered "
+                         "(revision 2).",
 }
 
 
