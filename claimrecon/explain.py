@@ -280,10 +280,10 @@ def explain(con, period: str, icn: str, line_no: int | None = None, show_ids: bo
 
 
 def _mask(value) -> None:
-    """Mask every recipient_id in the result, wherever it sits."""
+    """Mask every recipient id in the result, wherever it sits (lines, same-day lines, evidence)."""
     if isinstance(value, dict):
         for k, v in value.items():
-            if k == "recipient_id" and isinstance(v, str):
+            if k.endswith("recipient_id") and isinstance(v, str):  # also ids a newer evidence JSON may carry
                 value[k] = mask_id(v)
             else:
                 _mask(v)
