@@ -137,6 +137,12 @@ def test_explain_reads_evidence_defensively_and_names_the_835(demo_copy):
     con.close()
     data = json.loads(_explain(wh, period, icn, line_no, "--json"))
     assert data["lines"][0]["rules"][0]["evidence"] == {"a_key_from_a_newer_engine": [1, 2]}
+    con = duckdb.connect(str(wh))
+    con.execute("""UPDATE denial_ledger SET evidence = '{"first_recipient_id": "87654321"}'
+                   WHERE period = ? AND icn = ?""", [period, icn])
+    con.close()
+    assert "87654321" not in _explain(wh, period, icn, line_no, "--json")  # an id inside evidence is masked too
+    assert "87654321" in _explain(wh, period, icn, line_no, "--json", "--show-recipient-ids")
     assert data["remittance_835"] is None
     x12 = wh.parent / "reports" / period / "x12"
     x12.mkdir(parents=True)
