@@ -221,12 +221,14 @@ def with_codes(df: pl.DataFrame) -> pl.DataFrame:
 
 
 def fit_widths(df: pl.DataFrame, wrap_width: int = WRAP_WIDTH) -> list[float]:
-    """Width per column: its header or its widest value (sampled), at most wrap_width (longer text wraps)."""
+    """Width per column: its widest value (sampled) or the longest word of its header (headers wrap, and
+    keep room for the filter button), at most wrap_width (longer text wraps)."""
     sample = df.head(SAMPLE_ROWS)
     out = []
     for col in df.columns:
         longest = max((len(_shown(v)) for v in sample[col] if v is not None), default=0)
-        out.append(float(min(wrap_width, max(MIN_WIDTH, len(header_label(col)) + 3, longest + 2))))
+        word = max(len(w) for w in header_label(col).split())
+        out.append(float(min(wrap_width, max(MIN_WIDTH, word + 3, longest + 2))))
     return out
 
 
@@ -270,6 +272,9 @@ def write_table(ws, fmt: _Formats, df: pl.DataFrame, first_row: int = 0, widths:
     widths = widths or fit_widths(df)
     cols = df.columns
     kinds = []
+    head_lines = max((wrapped_lines(header_label(c), widths[j] - 3) for j, c in enumerate(cols)), default=1)
+    if head_lines > 1:
+        ws.set_row(first_row, ROW_PT * head_lines)
     for j, col in enumerate(cols):
         ws.write_string(first_row, j, header_label(col), fmt.head)
         money = df.schema[col] == pl.Decimal or "amount" in col
