@@ -78,7 +78,8 @@ def _run(inbox: Path, period: str, warehouse: Path, reports: Path | None = None,
     out.print(f"published {result.warehouse} in {time.perf_counter() - t0:.1f} s")
     r = result.reports
     out.print(f"reports: {r / f'claimrecon_{period}.xlsx'}\n         {r / f'claimrecon_{period}.html'}\n"
-              f"         {r / 'remittance'}/ (one CSV per provider)\n         {r / 'data_docs' / 'index.html'} (GX Data Docs)")
+              f"         {r / 'remittance'}/ (one CSV per provider)\n         {r / 'controls.html'} (control checks)\n"
+              f"         {r / 'data_docs' / 'index.html'} (GX Data Docs)")
     return result.totals
 
 
@@ -112,9 +113,10 @@ def demo(out_dir: Annotated[Path, typer.Option("--out", help="where the sample i
     except ClaimreconError as e:
         print(f"claimrecon: refused: {e}", file=sys.stderr)
         raise typer.Exit(2) from None
-    out.print(f"Analysts: claimrecon sql --warehouse {warehouse}   (read-only; .tables lists the tables with their "
+    prog = sys.argv[0] if "/" in sys.argv[0] and sys.argv[0].endswith("claimrecon") else "claimrecon"  # as typed
+    out.print(f"Analysts: {prog} sql --warehouse {warehouse}   (read-only; .tables lists the tables with their "
               "descriptions; example queries in sql/examples/, every column in docs/warehouse.md)")
-    out.print(f"Why was a line not paid? claimrecon explain --warehouse {warehouse} --period {summary['periods'][-1]} "
+    out.print(f"Why was a line not paid? {prog} explain --warehouse {warehouse} --period {summary['periods'][-1]} "
               "--icn ICN")
 
 
