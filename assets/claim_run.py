@@ -211,7 +211,8 @@ REPORT_CHECKS = {"file_controls": "GX: every file's control totals match what wa
 
 @dg.asset(partitions_def=MONTHLY, group_name=GROUP_PUBLISH, deps=["claim_outcomes", "denial_ledger", findings],
           description="Finance reports of the period (Excel workbook, self-contained HTML, per-provider remittance "
-                      "CSVs) and Great Expectations control checks with Data Docs, staged beside the published reports.",
+                      "CSVs) and Great Expectations control checks (an offline page and Data Docs), staged beside the "
+                      "published reports.",
           check_specs=[dg.AssetCheckSpec(f"gx_{k}", asset="reports", blocking=True, description=v)
                        for k, v in REPORT_CHECKS.items()])
 def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -232,6 +233,7 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     yield dg.MaterializeResult(asset_key="reports", metadata={
         "workbook": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["workbook"].name)),
         "html": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["html"].name)),
+        "controls": dg.MetadataValue.path(str(warehouse.reports_path / period / "controls.html")),
         "data_docs": dg.MetadataValue.path(str(warehouse.reports_path / period / "data_docs" / "index.html"))})
     for r in results:
         yield dg.AssetCheckResult(check_name=f"gx_{r.suite}", asset_key="reports", passed=r.success,
