@@ -60,8 +60,8 @@ TABLES = {
     "rules": "The rule catalog as data: id, kind, precedence, message, codes, citation, effective dates.",
     "facility_stays": "Inpatient stays (hospital, nursing facility, ICF/DD) known to MMIS, one snapshot per period that "
                       "delivered one (revision 2).",
-    "provider_balances": "Per provider, the negative balance carried forward on its 835s (PLB FB) until recovered "
-                         "(revision 2).",
+    "provider_balances": "Per period and billing provider: what its X12 835 pays and the balance it carries (revision 2).",
+    "claim_adjustments": "One row per void or replacement accepted at the front end: the claim version it reverses.",
 }
 
 
@@ -224,6 +224,8 @@ COLUMNS = {
         "control_total": "Control total stated by the trailer (claims: billed dollars; agreements: authorized units).",
         "loaded_total": "The same total over the rows loaded.",
         "reason": "Why a file was skipped or refused.",
+        "rejected_total": "The control column summed over the file's rejected records (control_total = loaded_total "
+                          "+ rejected_total).",
     },
     "rejected_records": {
         "row_number": "Line number in the file (0 = the whole file).",
@@ -318,6 +320,20 @@ COLUMNS = {
     "month_over_month": {"paid_change": "Paid dollars minus the previous month's.",
                          "pct_denied": "Denied dollars as a percentage of billed."},
     "facility_stays": {"recipient_id": "PMI of the person admitted (PHI)."},
+    "provider_balances": {
+        "opening_balance": "What the provider still owed from earlier 835s at the start of the period.",
+        "claims_paid": "ΣCLP04 of its 835: sum(paid_amount) of its adjudicated lines.",
+        "forwarded": "Negative net carried forward (PLB FB) when the period nets below zero.",
+        "recovered": "Earlier balance recovered from this period's payment (PLB FB).",
+        "payment_amount": "BPR02: claims_paid + forwarded − recovered (never negative).",
+        "closing_balance": "opening_balance + forwarded − recovered: what the provider still owes.",
+        "trace_number": "TRN02 of the period's 835.", "balance_trace": "TRN02 of the 835 that opened the balance.",
+        "x12_file": "The 835 file written (reports/<period>/x12/<provider>.835); empty when withheld.",
+        "withheld_reason": "Why no 835 could be written (e.g. a UMPI provider without a tin)."},
+    "claim_adjustments": {
+        "icn": "The void or replacement claim.", "original_icn": "The claim version it reverses.",
+        "original_period": "The period that judged that version.",
+        "original_this_period": "True when the original was judged in the adjustment's own period."},
     # work tables: rebuilt by every run, read only by the run itself
     "log_rule_minutes": {
         "duration_minutes": "Minutes of the contact.", "is_cma": "True for case management aide contacts.",
