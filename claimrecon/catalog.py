@@ -336,10 +336,11 @@ COLUMNS = {
         "original_this_period": "True when the original was judged in the adjustment's own period."},
     # work tables: rebuilt by every run, read only by the run itself
     "log_rule_minutes": {
-        "duration_minutes": "Minutes of the contact.", "is_cma": "True for case management aide contacts.",
+        "duration_minutes": "Minutes of the contact.", "billable_minutes": "Minutes left after the log contracts.",
+        "is_cma": "True for case management aide contacts.",
         "_bucket": "Bucket of people (hash(recipient_id) % _buckets) the run judged the contact in.",
         "_buckets": "Number of buckets of that run."},
-    "run_plan": {"sha": "SHA-256 of the file.", "kind": "Kind of file.",
+    "run_plan": {"source_file": "Inbox file, relative to the inbox.", "sha": "SHA-256 of the file.", "kind": "Kind of file.",
                  "status": "pending (to load) or duplicate (skipped)."},
 }
 
