@@ -258,6 +258,9 @@ class _Formats:
         self.date = add({"num_format": "yyyy-mm-dd", "valign": "top", "align": "left"})
         self.text = add({"num_format": "@", "valign": "top"})
         self.wrap = add({"num_format": "@", "valign": "top", "text_wrap": True})
+        # text that looks like a formula keeps a quote prefix, so it stays text when a person edits the cell
+        self.quoted = add({"num_format": "@", "valign": "top", "quote_prefix": True})
+        self.quoted_wrap = add({"num_format": "@", "valign": "top", "text_wrap": True, "quote_prefix": True})
         self.ok = add({"bold": True, "font_color": "#1A7F37"})
 
 
@@ -287,11 +290,12 @@ def write_table(ws, fmt: _Formats, df: pl.DataFrame, first_row: int = 0, widths:
             if v is None:
                 continue
             if isinstance(v, str):
+                formula = bool(re.match(FORMULA_START, v))
                 if len(v) > widths[j]:
                     lines = max(lines, wrapped_lines(v, widths[j]))
-                    ws.write_string(i, j, v, fmt.wrap)
+                    ws.write_string(i, j, v, fmt.quoted_wrap if formula else fmt.wrap)
                 else:
-                    ws.write_string(i, j, v, fmt.text)
+                    ws.write_string(i, j, v, fmt.quoted if formula else fmt.text)
             elif isinstance(v, bool):  # "yes"/"no" read the same in Excel, LibreOffice and print
                 ws.write_string(i, j, "yes" if v else "no", fmt.text)
             elif isinstance(v, (Decimal, int, float)):

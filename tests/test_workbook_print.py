@@ -176,3 +176,20 @@ def test_header_labels_boundary():
     assert reports.header_label("new_thing_id") == "New thing ID"  # a column nobody named yet still reads well
     assert reports.wrapped_lines("short", 30) == 1
     assert reports.wrapped_lines("word " * 20, 30) > 1
+
+
+def test_formula_like_text_keeps_a_quote_prefix(tmp_path):
+    """Text a spreadsheet would read as a formula is written as text with a quote prefix (it stays text when a
+    person edits the cell); ordinary text has none."""
+    import polars as pl
+    import xlsxwriter
+
+    path = tmp_path / "t.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("T")
+    df = pl.DataFrame({"message": ['=HYPERLINK("http://x","y")', "plain", "-2+3", "@SUM(A1) " + "x" * 80]})
+    reports.write_table(ws, reports._Formats(wb), df)
+    wb.close()
+    cells = [c for c in openpyxl.load_workbook(path)["T"]["A"][1:]]
+    assert [c.data_type for c in cells] == ["s"] * 4
+    assert [bool(c.quotePrefix) for c in cells] == [True, False, True, True]
