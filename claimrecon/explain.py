@@ -208,11 +208,22 @@ def _duplicate_of(con, period: str, line: dict, evidence: dict) -> dict | None:
     return rows[0] if rows else ({"icn": icn} if icn else None)
 
 
-def _remittance_835(reports_dir: Path | None, period: str, provider: str | None) -> str | None:
-    if reports_dir is None or not provider:
+def _remittance_835(con, reports_dir: Path | None, period: str, provider: str | None) -> str | None:
+    """The provider's 835 of the period where it was written, else why not (provider_balances), else None."""
+    from claimrecon import x12
+
+    if not provider:
         return None
-    path = reports_dir / period / "x12" / f"{provider}.835"
-    return str(path) if path.is_file() else None
+    if reports_dir is not None:
+        path = reports_dir / period / "x12" / x12.file_name(provider)
+        if path.is_file():
+            return str(path)
+    if _has(con, "provider_balances"):
+        row = con.execute("SELECT withheld_reason FROM provider_balances WHERE period = ? AND billing_provider_id = ? "
+                          "AND withheld_reason IS NOT NULL", [period, provider]).fetchone()
+        if row:
+            return f"not written: {row[0]}"
+    return None
 
 
 def explain(con, period: str, icn: str, line_no: int | None = None, show_ids: bool = False,
@@ -273,7 +284,7 @@ def explain(con, period: str, icn: str, line_no: int | None = None, show_ids: bo
                     r["raw_record"] = None
             item["rejected"] = rej
         out["lines"].append(item)
-    out["remittance_835"] = _remittance_835(reports_dir, period, lines[0].get("billing_provider_id"))
+    out["remittance_835"] = _remittance_835(con, reports_dir, period, lines[0].get("billing_provider_id"))
     if not show_ids:
         _mask(out)
     return out
@@ -400,5 +411,5 @@ def render_text(r: dict) -> str:
             out.append(f"  Repeats ICN {d.get('icn')} line {d.get('line_no', '—')} of {d.get('period', '—')} "
                        f"({d.get('outcome', '—')}, paid {_units(d.get('paid_units'))} units {_money(d.get('paid_amount'))})")
     out += ["", f"835 remittance: {r['remittance_835']}" if r.get("remittance_835") else
-            "835 remittance: none written for this provider and period"]
+            "835 remittance: none for this provider and period"]
     return "\n".join(out)

@@ -70,6 +70,11 @@ def test_explain_every_outcome_kind_text_and_json(demo, kind):
         assert o[4] in _explain(wh, period, icn, line_no, "--show-recipient-ids")
     if kind == "paid":
         assert rules == [] and "No rule fired" in text
+        with ro(wh) as con:
+            x12_file = con.execute("SELECT x12_file FROM provider_balances WHERE period = ? AND billing_provider_id = ?",
+                                   [period, item["billing_provider_id"]]).fetchone()[0]
+        assert data["remittance_835"] == str(wh.parent / "reports" / period / x12_file)  # the 835 the run wrote
+        assert f"835 remittance: {data['remittance_835']}" in text
         assert item["contacts"] and all(c["billable_minutes"] is not None for c in item["contacts"])
         a = item["agreement"]
         assert Decimal(a["left_units"]) == Decimal(a["authorized_units"]) - Decimal(a["used_before_units"]) \
@@ -126,6 +131,8 @@ def test_explain_reads_evidence_defensively_and_names_the_835(demo_copy):
     con = duckdb.connect(str(wh))
     icn, line_no, provider = con.execute("""SELECT d.icn, d.line_no, o.billing_provider_id FROM denial_ledger d
         JOIN claim_outcomes o USING (period, source_file, source_row, row_type) WHERE d.period = ? AND o.outcome = 'denied'
+          AND o.billing_provider_id IN (SELECT billing_provider_id FROM provider_balances WHERE period = d.period
+                                        AND x12_file IS NOT NULL)
         ORDER BY d.icn LIMIT 1""", [period]).fetchone()
     con.execute("UPDATE denial_ledger SET evidence = 'not json' WHERE period = ? AND icn = ?", [period, icn])
     con.close()
