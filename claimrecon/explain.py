@@ -156,8 +156,8 @@ def _groups(con, service_key: str | None) -> set[str]:
 
 def _caps(con, period: str, line: dict, agreement: dict | None, fired: set[str], evidence: dict) -> dict:
     """Cap usage behind IHS-DAILY-CAP (in-person IHS units of the person that day, all providers, a daily
-    line counting as the daily equivalent) and IHS-REMOTE-CAP (remote units paid on the agreement line in
-    its remote-support year, which runs from the agreement's start date)."""
+    line counting as the daily equivalent) and IHS-REMOTE-CAP (remote units paid to the person, every
+    provider, in their remote-support year)."""
     groups = _groups(con, line.get("service_key"))
     p = _parameters(con, period)
     out: dict = {}
@@ -170,26 +170,29 @@ def _caps(con, period: str, line: dict, agreement: dict | None, fired: set[str],
               AND service_key IN ({inperson})""",
                            [p["daily_unit_equivalent"], line["recipient_id"], line["service_date"], period]).fetchone()[0]
         out["day"] = {"date": line["service_date"], "in_person_ihs_units_paid": used, "cap": p["daily_cap_units"]}
-    if ("ihs_remote" in groups or "IHS-REMOTE-CAP" in fired) and agreement and not agreement.get("missing"):
-        start, end, sd = agreement["start_date"], agreement["end_date"], line["service_date"]
-        k = sd.year - start.year - ((sd.month, sd.day) < (start.month, start.day))
-        ys = _add_years(start, k)
-        ye = min(end, _add_years(start, k + 1) - dt.timedelta(days=1))
-        used = con.execute("""SELECT coalesce(sum(paid_units), 0) FROM claim_outcomes WHERE sa_number = ?
-                              AND sa_line_no = ? AND service_date BETWEEN ? AND ? AND period <= ?""",
-                           [agreement["sa_number"], agreement["line_no"], ys, ye, period]).fetchone()[0]
-        cap = evidence.get("remote_cap")
-        if cap is None:  # prorated for a short year, plus exception units (as the engine computes it)
-            cap = p["remote_cap_units"] * min((ye - ys).days + 1, 365) // 365 + int(agreement.get("remote_exception_units") or 0)
-        out["remote_year"] = {"from": ys, "to": ye, "remote_units_paid": used, "cap": cap}
+    if "ihs_remote" in groups or "IHS-REMOTE-CAP" in fired:
+        # revision 2 (Clar. 18): the PERSON's remote-support years, consecutive 365-day years from the earliest
+        # start of their approved remote IHS agreement lines in the snapshot in force; every provider counts
+        remote = "SELECT service_key FROM procedure_codes WHERE groups LIKE '%ihs_remote%'"
+        lines_sql = f"""SELECT * FROM sa_lines WHERE recipient_id = ? AND service_key IN ({remote})
+                        AND sa_status IN ('A', 'T') AND line_status = 'A'
+                        AND period = (SELECT max(period) FROM sa_lines WHERE period <= ?)"""
+        first = con.execute(f"SELECT min(start_date) FROM ({lines_sql})", [line["recipient_id"], period]).fetchone()[0]
+        if first is not None and line.get("service_date"):
+            k = (line["service_date"] - first).days // 365
+            ys = first + dt.timedelta(days=365 * k)
+            ye = ys + dt.timedelta(days=364)
+            used = con.execute(f"""SELECT coalesce(sum(paid_units), 0) FROM claim_outcomes WHERE recipient_id = ?
+                                   AND service_date BETWEEN ? AND ? AND period <= ? AND service_key IN ({remote})""",
+                               [line["recipient_id"], ys, ye, period]).fetchone()[0]
+            cap = evidence.get("remote_cap")
+            if cap is None:  # 2,920 + the largest exception of the person's remote lines overlapping the year
+                extra = con.execute(f"""SELECT coalesce(max(remote_exception_units), 0) FROM ({lines_sql})
+                                        WHERE start_date <= ? AND end_date >= ?""",
+                                    [line["recipient_id"], period, ye, ys]).fetchone()[0]
+                cap = p["remote_cap_units"] + int(extra)
+            out["remote_year"] = {"from": ys, "to": ye, "remote_units_paid": used, "cap": cap}
     return out
-
-
-def _add_years(d: dt.date, n: int) -> dt.date:
-    try:
-        return d.replace(year=d.year + n)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + n, day=28)
 
 
 def _duplicate_of(con, period: str, line: dict, evidence: dict) -> dict | None:
@@ -404,7 +407,7 @@ def render_text(r: dict) -> str:
                        f"{_units(d['in_person_ihs_units_paid'])} of {_units(d['cap'])}")
         if caps.get("remote_year"):
             y = caps["remote_year"]
-            out.append(f"  Remote cap: remote units paid on the agreement line in its remote-support year "
+            out.append(f"  Remote cap: remote IHS units paid to the person, all providers, in the remote-support year "
                        f"{y['from']} – {y['to']}: {_units(y['remote_units_paid'])} of {_units(y['cap'])}")
         if ln.get("duplicate_of"):
             d = ln["duplicate_of"]
