@@ -16,7 +16,7 @@ import time
 
 import dagster as dg
 
-from claimrecon import controls, ingest, judge, x12
+from claimrecon import catalog, controls, ingest, judge, x12
 from claimrecon import reports as reports_mod
 from claimrecon.db import run_script
 from claimrecon.errors import RunRefused
@@ -216,8 +216,8 @@ REPORT_CHECKS = {"file_controls": "GX: every file's control totals match what wa
 
 @dg.asset(partitions_def=MONTHLY, group_name=GROUP_PUBLISH, deps=["claim_outcomes", "denial_ledger", findings],
           description="Finance reports of the period (Excel workbook, self-contained HTML, per-provider remittance "
-                      "CSVs and X12 835 files with provider_balances) and Great Expectations control checks with "
-                      "Data Docs, staged beside the published reports.",
+                      "CSVs and X12 835 files with provider_balances) and Great Expectations control checks (an "
+                      "offline page and Data Docs), staged beside the published reports.",
           check_specs=[dg.AssetCheckSpec(f"gx_{k}", asset="reports", blocking=True, description=v)
                        for k, v in REPORT_CHECKS.items()])
 def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -240,6 +240,7 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     yield dg.MaterializeResult(asset_key="reports", metadata={
         "workbook": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["workbook"].name)),
         "html": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["html"].name)),
+        "controls": dg.MetadataValue.path(str(warehouse.reports_path / period / "controls.html")),
         "data_docs": dg.MetadataValue.path(str(warehouse.reports_path / period / "data_docs" / "index.html")),
         "x12_835_files": dg.MetadataValue.int(len(list(paths["x12"].glob("*.835"))))})
     for r in results:
@@ -264,6 +265,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
                 "SELECT source_file, kind, file_sha256, status FROM input_files WHERE period = ? ORDER BY source_file",
                 [period]).fetchall()]
             rejected = con.execute("SELECT count(*) FROM rejected_records WHERE period = ?", [period]).fetchone()[0]
+            catalog.comment_warehouse(con)  # every table, view and column described (views lose comments when re-created)
             started = context.instance.get_run_stats(context.run_id).start_time
             now = time.time()
             con.execute("DELETE FROM runs WHERE period = ? AND run_id = ?", [period, context.run_id])

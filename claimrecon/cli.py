@@ -17,8 +17,20 @@ from claimrecon import progress
 from claimrecon.errors import ClaimreconError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Medicaid HCBS waiver claims reconciliation.")
-out = Console()
-err = Console(stderr=True)
+DEFAULT_WAREHOUSE = Path("warehouse/claimrecon.duckdb")
+
+
+def console(stderr: bool = False) -> Console:
+    """A terminal gets rich output at its width; a log (cron, CI, a pipe) gets lines that are never
+    wrapped, so a path stays on one line and can be copied."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, soft_wrap=True, width=max(int(os.environ.get("COLUMNS") or 0), 200))
+
+
+out = console()
+err = console(stderr=True)
 
 
 class RichReporter(progress.Reporter):
@@ -29,6 +41,10 @@ class RichReporter(progress.Reporter):
     def start(self, step: str) -> None:
         self.status = self.console.status(f"[bold]{step}[/] …")
         self.status.start()
+
+    def update(self, step: str, done: int, total: int, unit: str) -> None:
+        if self.status:
+            self.status.update(f"[bold]{step}[/] … {done:,} of {total:,} {unit}")
 
     def done(self, step: str, seconds: float, detail: str = "") -> None:
         if self.status:
@@ -64,6 +80,7 @@ def _run(inbox: Path, period: str, warehouse: Path, reports: Path | None = None,
     r = result.reports
     out.print(f"reports: {r / f'claimrecon_{period}.xlsx'}\n         {r / f'claimrecon_{period}.html'}\n"
               f"         {r / 'remittance'}/ (one CSV per provider)\n         {r / 'x12'}/ (one X12 835 per provider)\n"
+              f"         {r / 'controls.html'} (control checks)\n"
               f"         {r / 'data_docs' / 'index.html'} (GX Data Docs)")
     return result.totals
 
@@ -98,9 +115,11 @@ def demo(out_dir: Annotated[Path, typer.Option("--out", help="where the sample i
     except ClaimreconError as e:
         print(f"claimrecon: refused: {e}", file=sys.stderr)
         raise typer.Exit(2) from None
-    out.print(f"Analysts: duckdb -readonly {warehouse}   (tables: claim_outcomes, payable_claims, denial_ledger, "
-              "rejected_records, log_billability, findings, reconciliation_summary, authorization_utilization, runs; "
-              "example queries in sql/examples/)")
+    prog = sys.argv[0] if "/" in sys.argv[0] and sys.argv[0].endswith("claimrecon") else "claimrecon"  # as typed
+    out.print(f"Analysts: {prog} sql --warehouse {warehouse}   (read-only; .tables lists the tables with their "
+              "descriptions; example queries in sql/examples/, every column in docs/warehouse.md)")
+    out.print(f"Why was a line not paid? {prog} explain --warehouse {warehouse} --period {summary['periods'][-1]} "
+              "--icn ICN")
 
 
 @app.command("generate")
@@ -120,8 +139,12 @@ def generate_cmd(out_dir: Annotated[Path, typer.Option("--out")], months: int = 
 @app.command()
 def catalog(check: Annotated[bool, typer.Option(help="fail if the generated pages are not current")] = False):
     """Render docs/rule_catalog.md (rule definitions) and docs/warehouse.md (tables and columns)."""
-    from claimrecon.catalog import CATALOG_PAGE, WAREHOUSE_PAGE, render, render_warehouse
+    from claimrecon.catalog import CATALOG_PAGE, WAREHOUSE_PAGE, render, render_warehouse, undocumented
 
+    missing = undocumented()
+    if missing:
+        err.print(f"claimrecon: no description in claimrecon/catalog.py for: {', '.join(missing)}")
+        raise typer.Exit(1)
     stale = []
     for page, text in ((CATALOG_PAGE, render()), (WAREHOUSE_PAGE, render_warehouse())):
         if check:
@@ -135,6 +158,67 @@ def catalog(check: Annotated[bool, typer.Option(help="fail if the generated page
             err.print(f"claimrecon: {', '.join(stale)} out of date: run `claimrecon catalog`")
             raise typer.Exit(1)
         out.print("docs/rule_catalog.md and docs/warehouse.md are current")
+
+
+@app.command()
+def explain(period: Annotated[str, typer.Option(help="month the claim was received, YYYY-MM")],
+            icn: Annotated[str, typer.Option(help="the claim's ICN")],
+            warehouse: Annotated[Path, typer.Option(help="the published DuckDB warehouse file")] = DEFAULT_WAREHOUSE,
+            line: Annotated[int | None, typer.Option(help="one line of the claim (default: every line)")] = None,
+            json_out: Annotated[bool, typer.Option("--json", help="the same facts as JSON")] = False,
+            reports: Annotated[Path | None, typer.Option(help="reports folder (default: beside the warehouse)")] = None,
+            show_recipient_ids: Annotated[bool, typer.Option("--show-recipient-ids",
+                                                             help="full recipient ids (PHI)")] = False):
+    """Why a claim line was paid, reduced, denied or rejected: every rule that fired, in precedence order,
+    with the contacts, agreement line, caps and earlier lines behind it."""
+    import duckdb
+
+    from claimrecon import explain as ex
+
+    if not warehouse.is_file():
+        print(f"claimrecon: no warehouse at {warehouse}", file=sys.stderr)
+        raise typer.Exit(2)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        result = ex.explain(con, period, icn, line, show_ids=show_recipient_ids,
+                            reports_dir=reports or warehouse.resolve().parent / "reports")
+    except ex.NotFound as e:
+        print(f"claimrecon: {e}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    finally:
+        con.close()
+    print(ex.to_json(result) if json_out else ex.render_text(result))  # plain print: citations hold [brackets]
+
+
+@app.command()
+def sql(warehouse: Annotated[Path, typer.Option(help="the published DuckDB warehouse file")] = DEFAULT_WAREHOUSE,
+        command: Annotated[str | None, typer.Option("--command", "-c", help="run these statements and exit")] = None,
+        csv_out: Annotated[bool, typer.Option("--csv", help="CSV output with every row")] = False):
+    """A read-only SQL shell on the published warehouse (DuckDB SQL; .tables, .describe NAME, .help)."""
+    from claimrecon import sqlshell
+
+    if not warehouse.is_file():
+        print(f"claimrecon: no warehouse at {warehouse}", file=sys.stderr)
+        raise typer.Exit(2)
+    raise typer.Exit(sqlshell.main(warehouse, command, "csv" if csv_out else "table"))
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        import duckdb
+
+        from contracts.rules import catalog_version
+
+        print(f"claimrecon {version('claimrecon')} (rule catalog {catalog_version()}, DuckDB {duckdb.__version__})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="the version, rule catalog version and DuckDB version")] = False):
+    """Medicaid HCBS waiver claims reconciliation."""
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ GX is imported here, inside the check, because importing it costs seconds.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SUITES = ("file_controls", "balance", "judged_once")
@@ -26,6 +26,19 @@ class ControlResult:
     suite: str
     success: bool
     failed: list[str]  # "expectation: column (n unexpected)"
+    checks: list[dict] = field(default_factory=list)  # every expectation: what, column, rows, passed, observed
+
+
+SUITE_TITLES = {"file_controls": "File control totals", "balance": "Balance", "judged_once": "No line judged twice"}
+EXPLAIN = {
+    "conservation_diff": "detail lines − loaded − rejected, per file",
+    "trailer_count_diff": "trailer count − detail lines, per file",
+    "trailer_total_diff": "trailer total − (loaded + rejected dollars), per claim file",
+    "source_file": "each file checked once",
+    "difference": "billed − paid − denied − rejected, per provider × program × service",
+    "lines_diff": "claim lines − lines loaded − lines rejected, for the period",
+    "table": "claim lines that appear more than once",
+}
 
 
 def _frames(con, period: str) -> dict:
@@ -96,10 +109,63 @@ def run(con, period: str, docs_dir: Path) -> list[ControlResult]:
     for suite_name, vd, frame in validations:
         res = vd.run(batch_parameters={"dataframe": frame})
         for r in res.results:
+            col = r.expectation_config.kwargs.get("column", "table")
+            observed = r.result.get("unexpected_count", r.result.get("observed_value"))
+            results[suite_name].checks.append({
+                "expectation": r.expectation_config.type, "column": col, "what": EXPLAIN.get(col, col),
+                "rows": len(frame), "passed": bool(r.success), "observed": observed})
             if not r.success:
                 results[suite_name].success = False
                 col = r.expectation_config.kwargs.get("column", "table")
                 results[suite_name].failed.append(
                     f"{r.expectation_config.type}: {col} ({r.result.get('unexpected_count', r.result.get('observed_value'))})")
     ctx.build_data_docs(site_names=["claimrecon"])
-    return [results[s] for s in SUITES]
+    out = [results[s] for s in SUITES]
+    write_page(period, out, frames["file_controls"], Path(docs_dir).parent / "controls.html")
+    return out
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>claimrecon control checks {{ period }}</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem auto; max-width: 62rem; color: #1b1f24; }
+h1 { font-size: 1.5rem } h2 { border-bottom: 2px solid #dde4ee; padding-bottom: .2rem; margin-top: 1.6rem }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem }
+th, td { padding: .25rem .5rem; border-bottom: 1px solid #e5e8ec; text-align: left; vertical-align: top }
+th { background: #f2f5f9 } td.n { text-align: right; font-variant-numeric: tabular-nums }
+.pass { color: #1a7f37; font-weight: 600 } .fail { color: #c62828; font-weight: 600 } .muted { color: #57606a }
+@media print { body { margin: 0; max-width: none; font-size: 11px } tr { break-inside: avoid } }
+</style></head><body>
+<h1>Control checks — claims received {{ period }}</h1>
+<p class="{{ 'pass' if ok else 'fail' }}" id="verdict">{{ 'Every control check passed.' if ok else 'A control check FAILED: the run publishes nothing.' }}</p>
+<p class="muted">The same checks as the Great Expectations Data Docs (data_docs/index.html), on a page that needs no network.</p>
+{% for r in results %}<h2>{{ titles[r.suite] }} <span class="{{ 'pass' if r.success else 'fail' }}">{{ '✓ passed' if r.success else '✗ failed' }}</span></h2>
+<table class="checks"><thead><tr><th>check</th><th>what must hold</th><th class="n">rows checked</th><th class="n">unexpected</th><th>result</th></tr></thead><tbody>
+{% for c in r.checks %}<tr><td>{{ c.expectation }}</td><td>{{ c.what }}</td><td class="n">{{ c.rows }}</td><td class="n">{{ c.observed if c.observed is not none else '' }}</td><td class="{{ 'pass' if c.passed else 'fail' }}">{{ 'passed' if c.passed else 'FAILED' }}</td></tr>
+{% endfor %}</tbody></table>{% endfor %}
+<h2>Files</h2>
+<table id="files"><thead><tr><th>file</th><th>kind</th><th class="n">lines − loaded − rejected</th><th class="n">trailer count − lines</th><th class="n">trailer total − dollars</th></tr></thead><tbody>
+{% for f in files %}<tr><td>{{ f.source_file }}</td><td>{{ f.kind }}</td><td class="n">{{ f.conservation_diff }}</td><td class="n">{{ f.trailer_count_diff if f.trailer_count_diff is not none else '' }}</td><td class="n">{{ f.trailer_total_diff if f.trailer_total_diff is not none else '' }}</td></tr>
+{% endfor %}</tbody></table>
+</body></html>
+"""
+
+
+def _num(v):
+    """Frame values as they read: 0 not 0.0, empty for not applicable (NaN)."""
+    if v is None or v != v:
+        return None
+    return int(v) if float(v).is_integer() else v
+
+
+def write_page(period: str, results: list[ControlResult], files, path: Path) -> Path:
+    """The control checks on one self-contained page: inline styles, no script, nothing from the network."""
+    import jinja2
+
+    rows = [{k: (_num(v) if k.endswith("diff") else v) for k, v in r.items()} for r in files.to_dict("records")]
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    path.write_text(env.from_string(PAGE).render(period=period, results=results, files=rows, titles=SUITE_TITLES,
+                                                 ok=all(r.success for r in results)), encoding="utf-8")
+    return path

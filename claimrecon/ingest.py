@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from claimrecon import progress
 from claimrecon.errors import RunRefused
 from claimrecon.readers import Batch, RawFile, read_files, sha256_of
 from contracts import clock
@@ -80,10 +81,13 @@ def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, fil
         "WHERE period <> ? AND status = 'loaded' GROUP BY 1", [period]).fetchall()}
     seen: dict[str, str] = {}
     plan: dict[str, tuple[str, str, str]] = {}
+    total, hashed = sum(len(v) for v in files.values()), 0
     for kind, paths in files.items():
         for p in paths:
             name = relative_name(inbox, p)
             sha = sha256_of(p)
+            hashed += 1
+            progress.count(hashed, total, "files hashed")
             if sha in earlier or sha in seen:
                 first = earlier.get(sha) or f"{period} {seen[sha]}"
                 plan[name] = (kind, sha, "duplicate")

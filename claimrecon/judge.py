@@ -12,7 +12,7 @@ from claimrecon.db import run_script
 from claimrecon.paths import SQL_DIR
 import polars as pl
 
-from claimrecon import engine
+from claimrecon import engine, progress
 from claimrecon.errors import BalanceError, ClaimreconError
 from contracts import clock, service_logs
 from contracts.rules import LOG_ORDER, RULES, Parameters
@@ -83,6 +83,7 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
         contacts += work.height
         unbillable += int((work["billable_minutes"] < work["duration_minutes"]).sum()) if work.height else 0
         del work
+        progress.count(b + 1, buckets, "buckets of people")
     return {"contacts": contacts, "unbillable": unbillable}
 
 
@@ -150,6 +151,7 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
     for b in range(buckets):
         run_script(con, "claim_evidence.sql", {**params, "bucket": b, "buckets": buckets})
         ev = con.sql("SELECT * FROM claim_evidence").pl()
+        progress.count(b + 1, buckets, "buckets of people")
         if not ev.height:
             continue
         outcomes, ledger = engine.judge(ev, p, con.sql("SELECT * FROM hist_lines").pl(),

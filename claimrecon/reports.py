@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from claimrecon import x12
+from claimrecon import progress, x12
 
 MAX_SHEET_ROWS = 1_000_000  # Excel holds 1,048,576 rows; longer tables are cut with a note
 PROVIDER_SHEETS = 25  # providers with the largest adjustments get a sheet of their own
@@ -145,10 +145,255 @@ def write_remittance(con, period: str, folder: Path) -> list[Path]:
             part.write_csv(path)
             paths.append(path)
         del df
+        progress.count(min(i + REMITTANCE_CHUNK, len(ids)), len(ids), "providers' remittance files")
     return paths
 
 
-# ---------------------------------------------------------------------------- Excel workbook
+# ---------------------------------------------------------------------------- Excel workbook: layout and print
+
+#: Column headers as finance staff read them; any other column becomes "Words like this".
+LABELS = {
+    "icn": "ICN", "line_no": "Line", "row_type": "Row type", "adjustment_ind": "Adjustment", "outcome": "Outcome",
+    "billing_provider_id": "Billing provider", "provider_id": "Provider", "provider_name": "Provider name",
+    "recipient_id": "Recipient", "staff_id": "Staff", "procedure_code": "Procedure", "modifiers": "Modifiers",
+    "service_date": "Date of service", "subject_date": "Date", "rule_id": "Rule", "is_primary": "Primary",
+    "group_code": "Group", "carc": "CARC", "rarc": "RARC", "codes": "Codes", "units": "Units", "amount": "Dollars",
+    "sa_number": "Agreement", "sa_line_no": "Agreement line", "waiver_program": "Waiver program",
+    "claim_lines": "Claim lines", "paid_lines": "Paid lines", "partial_lines": "Partial lines",
+    "denied_lines": "Denied lines", "rejected_lines": "Rejected lines", "primary_lines": "Lines",
+    "billed_units": "Billed units", "paid_units": "Paid units", "billed_amount": "Billed $", "paid_amount": "Paid $",
+    "denied_amount": "Denied $", "rejected_amount": "Rejected $", "adj_units": "Adjusted units",
+    "adj_amount": "Adjusted $", "pct_dollars_paid": "% of dollars paid", "findings": "Findings",
+    "source_file": "Source file", "source_row": "Source row", "row_number": "Row", "record_kind": "Record kind",
+    "raw_record": "Raw record", "message": "Message", "citation": "Citation", "evidence": "Evidence",
+}
+_WORDS = {"icn": "ICN", "id": "ID", "carc": "CARC", "rarc": "RARC", "sa": "SA", "pct": "%", "fe": "FE"}
+#: Columns that hold identifiers: written and formatted as text, never as numbers (leading zeros, 15-digit ICNs).
+ID_COLUMNS = {"icn", "billing_provider_id", "provider_id", "recipient_id", "staff_id", "sa_number", "procedure_code",
+              "modifiers", "original_icn", "reverses_icn", "log_id", "case_manager_id", "carc", "rarc"}
+WRAP_WIDTH = 50  # text wider than this wraps inside its cell instead of widening the column
+NARROW_WRAP = 30  # on the line-level sheets, whose many columns share one page width
+MIN_WIDTH, SAMPLE_ROWS = 6, 5_000
+CHART_W, CHART_H, ROW_PX = 480, 288, 20  # xlsxwriter's default chart size and row height, in pixels
+ROW_PT = 15  # default row height in points
+
+
+def header_label(col: str) -> str:
+    """`billing_provider_id` -> `Billing provider`: the header a finance reader expects."""
+    if col in LABELS:
+        return LABELS[col]
+    text = " ".join(_WORDS.get(w, w) for w in col.split("_"))
+    return text[:1].upper() + text[1:]
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column `width` characters wide (proportional font: ~1.05 characters
+    per width unit, words are not split)."""
+    per_line = max(1, int(width * 1.05) - 1)
+    lines, used = 1, 0
+    for word in text.split():
+        n = len(word)
+        if used and used + 1 + n > per_line:
+            lines, used = lines + 1, n
+        else:
+            used += n + (1 if used else 0)
+    return lines
+
+
+def _shown(v) -> str:
+    """How a value reads in its cell (for fitting the column width)."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (Decimal, float)):
+        return f"{v:,.2f}"
+    if isinstance(v, (dt.date, dt.datetime)):
+        return "0000-00-00"
+    return str(v)
+
+
+def with_codes(df: pl.DataFrame) -> pl.DataFrame:
+    """group_code, carc and rarc shown as one `CO-96 N130` column where the group code stood."""
+    if not {"group_code", "carc", "rarc"} <= set(df.columns):
+        return df
+    codes = (pl.col("group_code").fill_null("") + "-" + pl.col("carc").fill_null("")
+             + pl.when(pl.col("rarc").fill_null("") != "").then(" " + pl.col("rarc")).otherwise(pl.lit("")))
+    cols = [c for c in df.columns if c not in ("carc", "rarc")]
+    return df.with_columns(codes.alias("group_code")).select(cols).rename({"group_code": "codes"})
+
+
+def fit_widths(df: pl.DataFrame, wrap_width: int = WRAP_WIDTH) -> list[float]:
+    """Width per column: its widest value (sampled) or the longest word of its header (headers wrap, and
+    keep room for the filter button), at most wrap_width (longer text wraps)."""
+    sample = df.head(SAMPLE_ROWS)
+    out = []
+    for col in df.columns:
+        longest = max((len(_shown(v)) for v in sample[col] if v is not None), default=0)
+        word = max(len(w) for w in header_label(col).split())
+        out.append(float(min(wrap_width, max(MIN_WIDTH, word + 3, longest + 2))))
+    return out
+
+
+def print_setup(ws, period: str, repeat_row: int | None, title: str) -> None:
+    """Every sheet prints as finance expects: landscape, one page wide, the header row on every page,
+    the period and 'page x of y' in the footer."""
+    ws.set_landscape()
+    ws.set_paper(1)  # US Letter
+    ws.fit_to_pages(1, 0)  # one page wide, as many tall as needed
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    if repeat_row is not None:
+        ws.repeat_rows(repeat_row)
+    safe = title.replace("&", "&&")
+    ws.set_header(f"&L&\"-,Bold\"claimrecon — {safe}&R&A")
+    ws.set_footer(f"&LClaims received {period}&CPage &P of &N&R&D")
+
+
+class _Formats:
+    def __init__(self, wb):
+        add = wb.add_format
+        self.bold = add({"bold": True})
+        self.title = add({"bold": True, "font_size": 14})
+        self.head = add({"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True, "valign": "top"})
+        self.money = add({"num_format": "#,##0.00", "valign": "top"})
+        self.money_b = add({"num_format": "#,##0.00", "bold": True})
+        self.num = add({"valign": "top"})
+        self.date = add({"num_format": "yyyy-mm-dd", "valign": "top", "align": "left"})
+        self.text = add({"num_format": "@", "valign": "top"})
+        self.wrap = add({"num_format": "@", "valign": "top", "text_wrap": True})
+        # text that looks like a formula keeps a quote prefix, so it stays text when a person edits the cell
+        self.quoted = add({"num_format": "@", "valign": "top", "quote_prefix": True})
+        self.quoted_wrap = add({"num_format": "@", "valign": "top", "text_wrap": True, "quote_prefix": True})
+        self.ok = add({"bold": True, "font_color": "#1A7F37"})
+
+
+def write_table(ws, fmt: _Formats, df: pl.DataFrame, first_row: int = 0, widths: list[float] | None = None,
+                sheet_table: bool = True, note: str | None = None) -> int:
+    """Write df with readable headers from first_row; returns the last row used. ``widths`` (from
+    fit_widths, or the sheet's widest per column) decide which text wraps; a sheet of its own gets
+    frozen headers, filters and its column widths."""
+    cut = df.height > MAX_SHEET_ROWS
+    if cut:
+        df = df.head(MAX_SHEET_ROWS)
+    widths = widths or fit_widths(df)
+    cols = df.columns
+    kinds = []
+    head_lines = max((wrapped_lines(header_label(c), widths[j] - 3) for j, c in enumerate(cols)), default=1)
+    if head_lines > 1:
+        ws.set_row(first_row, ROW_PT * head_lines)
+    for j, col in enumerate(cols):
+        ws.write_string(first_row, j, header_label(col), fmt.head)
+        money = df.schema[col] == pl.Decimal or "amount" in col
+        kinds.append("money" if money else "text" if col in ID_COLUMNS else "other")
+        if sheet_table:
+            ws.set_column(j, j, widths[j], fmt.text if col in ID_COLUMNS else None)
+    for i, row in enumerate(df.iter_rows(), start=first_row + 1):
+        lines = 1
+        for j, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, str):
+                formula = bool(re.match(FORMULA_START, v))
+                if len(v) > widths[j]:
+                    lines = max(lines, wrapped_lines(v, widths[j]))
+                    ws.write_string(i, j, v, fmt.quoted_wrap if formula else fmt.wrap)
+                else:
+                    ws.write_string(i, j, v, fmt.quoted if formula else fmt.text)
+            elif isinstance(v, bool):  # "yes"/"no" read the same in Excel, LibreOffice and print
+                ws.write_string(i, j, "yes" if v else "no", fmt.text)
+            elif isinstance(v, (Decimal, int, float)):
+                ws.write_number(i, j, float(v), fmt.money if kinds[j] == "money" else fmt.num)
+            elif isinstance(v, (dt.date, dt.datetime)):
+                ws.write_datetime(i, j, dt.datetime(v.year, v.month, v.day), fmt.date)
+            else:
+                ws.write_string(i, j, str(v), fmt.text)
+        if lines > 1:  # neither Excel nor LibreOffice fits a row to wrapped text when it opens a file
+            ws.set_row(i, ROW_PT * min(lines, 15))
+    last = first_row + df.height
+    if sheet_table:
+        ws.freeze_panes(first_row + 1, 0)
+        if df.width:
+            ws.autofilter(first_row, 0, first_row + max(df.height, 1), df.width - 1)
+    if cut or note:
+        last += 2
+        ws.write_string(last, 0, note or f"Cut at {MAX_SHEET_ROWS:,} rows: query the warehouse for all of them.", fmt.bold)
+    return last
+
+
+def _sheet(wb, fmt: _Formats, name: str, df: pl.DataFrame, period: str, title: str, wrap_width: int = WRAP_WIDTH) -> None:
+    ws = wb.add_worksheet(name)
+    df = with_codes(df)
+    write_table(ws, fmt, df, widths=fit_widths(df, wrap_width))
+    print_setup(ws, period, 0, title)
+
+
+def _chart_rows(y_scale: float) -> int:
+    return -(-int(CHART_H * y_scale) // ROW_PX) + 1
+
+
+def _summary(wb, fmt: _Formats, period: str, data: dict[str, pl.DataFrame], mask_ids: bool) -> None:
+    """The summary: balance proof, the program table with its chart beside it, the denial table (with
+    message and citation) with its chart below it. Charts are anchored only over empty cells."""
+    t = data["totals"].row(0, named=True)
+    ws = wb.add_worksheet("Summary")
+    ws.write_string(0, 0, f"claimrecon reconciliation — claims received {period}", fmt.title)
+    run = data["runs"].row(0, named=True) if data["runs"].height else {}
+    ws.write_string(1, 0, f"rule catalog {run.get('catalog_version', '')}; recipient ids "
+                          f"{'masked' if mask_ids else 'shown in full'}")
+    rows = [("Billed", t["claim_lines"], t["billed_amount"]),
+            ("Paid", t["paid_lines"] + t["partial_lines"], t["paid_amount"]),
+            ("Denied / reduced / reversed", t["denied_lines"] + t["partial_lines"], t["denied_amount"]),
+            ("Rejected at the front end (FE-*)", t["rejected_lines"], t["rejected_amount"])]
+    for j, h in enumerate(("Balance proof", "Lines", "Dollars")):
+        ws.write_string(3, j, h, fmt.head)
+    for i, (label, n, amt) in enumerate(rows, start=4):
+        ws.write_string(i, 0, label)
+        ws.write_number(i, 1, n)
+        ws.write_number(i, 2, float(amt), fmt.money)
+    ws.write_string(8, 0, "Billed − paid − denied − rejected", fmt.bold)
+    ws.write_formula(8, 2, "=C5-C6-C7-C8", fmt.money_b,
+                     float(t["billed_amount"] - t["paid_amount"] - t["denied_amount"] - t["rejected_amount"]))
+    balanced = t["billed_amount"] == t["paid_amount"] + t["denied_amount"] + t["rejected_amount"]
+    ws.write_string(9, 0, "Balanced to the cent" if balanced else "NOT BALANCED", fmt.ok if balanced else fmt.bold)
+
+    bp = data["by_program"].select("waiver_program", "claim_lines", "billed_amount", "paid_amount", "denied_amount",
+                                   "rejected_amount")
+    reasons = with_codes(data["reasons"]).select("rule_id", "codes", "primary_lines", "units", "amount", "message", "citation")
+    # one width per column for the whole sheet: the widest of the blocks stacked in it
+    labels = pl.DataFrame({"label": [r[0] for r in rows] + ["Billed − paid − denied − rejected"]})
+    widths = [max(w) for w in zip(*(fit_widths(df) + [0.0] * (7 - df.width) for df in (bp, reasons)))]
+    widths[0] = max(widths[0], fit_widths(labels)[0], 16.0)
+    widths[6] = max(widths[6], 46.0)  # the citation column also holds the program chart
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
+
+    r0 = 12
+    ws.write_string(r0 - 1, 0, "By waiver program", fmt.bold)
+    write_table(ws, fmt, bp, first_row=r0, widths=widths, sheet_table=False)
+    y1 = 1.0
+    if bp.height:  # beside the balance proof and the program table, inside the first column right of them
+        room = int(widths[bp.width] * 7 + 5) - 16  # that column's width in pixels (xlsxwriter's conversion)
+        ch = wb.add_chart({"type": "column", "subtype": "stacked"})
+        for col, name, color in ((3, "Paid", "#2E7D32"), (4, "Denied", "#C62828"), (5, "Rejected", "#F9A825")):
+            ch.add_series({"name": name, "categories": ["Summary", r0 + 1, 0, r0 + bp.height, 0],
+                           "values": ["Summary", r0 + 1, col, r0 + bp.height, col], "fill": {"color": color}})
+        ch.set_title({"name": f"Paid vs denied by program, {period}"})
+        ch.set_y_axis({"num_format": "$#,##0"})
+        ws.insert_chart(3, bp.width, ch, {"x_offset": 8, "x_scale": max(0.5, room / CHART_W), "y_scale": y1,
+                                          "object_position": 2})
+    r1 = max(r0 + bp.height + 3, 3 + _chart_rows(y1) + 2)
+    ws.write_string(r1 - 1, 0, "Denials by reason", fmt.bold)
+    last = write_table(ws, fmt, reasons, first_row=r1, widths=widths, sheet_table=False)
+    if reasons.height:  # below the denial table, which is as wide as the page
+        ch2 = wb.add_chart({"type": "bar"})
+        n = min(reasons.height, 15)
+        ch2.add_series({"name": "Denied dollars", "categories": ["Summary", r1 + 1, 0, r1 + n, 0],
+                        "values": ["Summary", r1 + 1, 4, r1 + n, 4], "fill": {"color": "#C62828"}})
+        ch2.set_title({"name": f"Denied and reduced dollars, top {n} rules"})
+        ch2.set_legend({"none": True})
+        ch2.set_x_axis({"num_format": "$#,##0"})
+        ch2.set_y_axis({"reverse": True})  # the largest at the top, as in the table
+        ws.insert_chart(last + 2, 0, ch2, {"x_scale": 1.5, "y_scale": max(1.0, 0.08 * n + 0.4), "object_position": 2})
+    print_setup(ws, period, None, "Summary")
+
 
 def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, mask_ids: bool = True) -> Path:
     import xlsxwriter
@@ -157,102 +402,13 @@ def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, 
                                          "strings_to_urls": False, "default_date_format": "yyyy-mm-dd",
                                          "remove_timezone": True})
     wb.set_properties({"title": f"claimrecon reconciliation {period}", "author": "claimrecon", "created": FIXED_TIME})
-    bold = wb.add_format({"bold": True})
-    money = wb.add_format({"num_format": "#,##0.00"})
-    money_b = wb.add_format({"num_format": "#,##0.00", "bold": True})
-    head = wb.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1})
-    title = wb.add_format({"bold": True, "font_size": 14})
-    datef = wb.add_format({"num_format": "yyyy-mm-dd"})
-    ok = wb.add_format({"bold": True, "font_color": "#1A7F37"})
-
-    def table(ws, df: pl.DataFrame, first_row: int = 0, money_cols=(), note: str | None = None, sheet_table=True):
-        """Write df from first_row; a sheet of its own gets frozen headers and filters."""
-        cut = df.height > MAX_SHEET_ROWS
-        if cut:
-            df = df.head(MAX_SHEET_ROWS)
-        for j, col in enumerate(df.columns):
-            ws.write_string(first_row, j, col, head)
-            ws.set_column(j, j, max(10, min(48, len(col) + 4)))
-        for i, row in enumerate(df.iter_rows(), start=first_row + 1):
-            for j, v in enumerate(row):
-                if v is None:
-                    continue
-                if isinstance(v, str):
-                    ws.write_string(i, j, v)
-                elif isinstance(v, bool):
-                    ws.write_boolean(i, j, v)
-                elif isinstance(v, Decimal):
-                    ws.write_number(i, j, float(v), money if df.columns[j] in money_cols or "amount" in df.columns[j] else None)
-                elif isinstance(v, (int, float)):
-                    ws.write_number(i, j, v, money if "amount" in df.columns[j] else None)
-                elif isinstance(v, (dt.date, dt.datetime)):
-                    ws.write_datetime(i, j, dt.datetime(v.year, v.month, v.day), datef)
-                else:
-                    ws.write_string(i, j, str(v))
-        if sheet_table:
-            ws.freeze_panes(first_row + 1, 0)
-            if df.width:
-                ws.autofilter(first_row, 0, first_row + max(df.height, 1), df.width - 1)
-        if cut or note:
-            ws.write_string(first_row + df.height + 2, 0, note or f"Cut at {MAX_SHEET_ROWS:,} rows: query the warehouse for all of them.", bold)
-
-    t = data["totals"].row(0, named=True)
-    ws = wb.add_worksheet("Summary")
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 2, 18)
-    ws.write_string(0, 0, f"claimrecon reconciliation — claims received {period}", title)
-    run = data["runs"].row(0, named=True) if data["runs"].height else {}
-    ws.write_string(1, 0, f"rule catalog {run.get('catalog_version', '')}; recipient ids "
-                          f"{'masked' if mask_ids else 'shown in full'}")
-    rows = [("Billed", t["claim_lines"], t["billed_amount"]),
-            ("Paid", t["paid_lines"] + t["partial_lines"], t["paid_amount"]),
-            ("Denied / reduced / reversed", t["denied_lines"] + t["partial_lines"], t["denied_amount"]),
-            ("Rejected at the front end (FE-*)", t["rejected_lines"], t["rejected_amount"])]
-    ws.write_string(3, 0, "Balance proof", head)
-    ws.write_string(3, 1, "lines", head)
-    ws.write_string(3, 2, "dollars", head)
-    for i, (label, n, amt) in enumerate(rows, start=4):
-        ws.write_string(i, 0, label)
-        ws.write_number(i, 1, n)
-        ws.write_number(i, 2, float(amt), money)
-    ws.write_string(8, 0, "Billed − paid − denied − rejected", bold)
-    ws.write_formula(8, 2, "=C5-C6-C7-C8", money_b,
-                     float(t["billed_amount"] - t["paid_amount"] - t["denied_amount"] - t["rejected_amount"]))
-    balanced = t["billed_amount"] == t["paid_amount"] + t["denied_amount"] + t["rejected_amount"]
-    ws.write_string(9, 0, "Balanced to the cent" if balanced else "NOT BALANCED", ok if balanced else bold)
-    # paid vs denied by program: a native column chart
-    bp = data["by_program"]
-    r0 = 12
-    ws.write_string(r0 - 1, 0, "By waiver program", bold)
-    table(ws, bp.select("waiver_program", "claim_lines", "billed_amount", "paid_amount", "denied_amount", "rejected_amount"),
-          first_row=r0, sheet_table=False)
-    if bp.height:
-        ch = wb.add_chart({"type": "column", "subtype": "stacked"})
-        for col, name, color in ((3, "Paid", "#2E7D32"), (4, "Denied", "#C62828"), (5, "Rejected", "#F9A825")):
-            ch.add_series({"name": name, "categories": ["Summary", r0 + 1, 0, r0 + bp.height, 0],
-                           "values": ["Summary", r0 + 1, col, r0 + bp.height, col], "fill": {"color": color}})
-        ch.set_title({"name": f"Paid vs denied by program, {period}"})
-        ch.set_y_axis({"num_format": "$#,##0"})
-        ws.insert_chart(3, 4, ch, {"x_scale": 1.3, "y_scale": 1.1})
-    reasons = data["reasons"]
-    r1 = r0 + bp.height + 3
-    ws.write_string(r1 - 1, 0, "Denials by reason", bold)
-    table(ws, reasons.select("rule_id", "carc", "rarc", "primary_lines", "units", "amount", "message"), first_row=r1,
-          sheet_table=False)
-    if reasons.height:
-        ch2 = wb.add_chart({"type": "bar"})
-        n = min(reasons.height, 15)
-        ch2.add_series({"name": "Denied dollars", "categories": ["Summary", r1 + 1, 0, r1 + n, 0],
-                        "values": ["Summary", r1 + 1, 5, r1 + n, 5], "fill": {"color": "#C62828"}})
-        ch2.set_title({"name": "Denied and reduced dollars by rule"})
-        ch2.set_legend({"none": True})
-        ws.insert_chart(20, 4, ch2, {"x_scale": 1.3, "y_scale": 1.4})
-
-    table(wb.add_worksheet("Denial ledger"), _masked(data["ledger"], mask_ids))
-    table(wb.add_worksheet("Rejected records"), data["rejected"])
-    table(wb.add_worksheet("Findings"), _masked(data["findings"], mask_ids))
+    fmt = _Formats(wb)
+    _summary(wb, fmt, period, data, mask_ids)
+    _sheet(wb, fmt, "Denial ledger", _masked(data["ledger"], mask_ids), period, "Denial ledger", NARROW_WRAP)
+    _sheet(wb, fmt, "Rejected records", data["rejected"], period, "Rejected records")
+    _sheet(wb, fmt, "Findings", _masked(data["findings"], mask_ids), period, "Findings")
     provs = data["providers"]
-    table(wb.add_worksheet("Providers"), provs)
+    _sheet(wb, fmt, "Providers", provs, period, "Providers")
     top = provs.filter((pl.col("denied_amount") + pl.col("rejected_amount")) != 0).head(PROVIDER_SHEETS)
     if top.height:
         lines = _masked(_adjusted_lines(con, period, top["billing_provider_id"].to_list()), mask_ids)
@@ -262,7 +418,8 @@ def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, 
             while name in used:
                 name = name[:28] + f"~{len(used)}"
             used.add(name)
-            table(wb.add_worksheet(name), lines.filter(pl.col("billing_provider_id") == pid))
+            _sheet(wb, fmt, name, lines.filter(pl.col("billing_provider_id") == pid), period, f"provider {pid}",
+                   NARROW_WRAP)
     wb.close()
     return path
 
@@ -350,33 +507,34 @@ th { background: #f2f5f9 } td.n, th.n { text-align: right; font-variant-numeric:
   h2 { break-after: avoid } tr { break-inside: avoid } }
 </style></head><body>
 <h1>Claims reconciliation — claims received {{ period }}</h1>
-<p class="muted">Rule catalog {{ catalog_version }} · recipient ids {{ 'masked' if masked else 'shown in full' }}</p>
+<p class="muted">Rule catalog {{ catalog_version }} · recipient ids {{ 'masked' if masked else 'shown in full' }} ·
+control checks: <a href="controls.html">controls.html</a> · why a line was not paid: <code>claimrecon explain --period {{ period }} --icn ICN</code></p>
 <h2>Balance</h2>
-<table id="balance"><tr><th></th><th class="n">lines</th><th class="n">dollars</th></tr>
+<table id="balance"><thead><tr><th></th><th class="n">lines</th><th class="n">dollars</th></tr></thead><tbody>
 {% for label, n, amt in balance %}<tr><td>{{ label }}</td><td class="n">{{ "{:,}".format(n) }}</td><td class="n">{{ amt }}</td></tr>
-{% endfor %}</table>
+{% endfor %}</tbody></table>
 <p class="{{ 'ok' if balanced else 'bad' }}" id="balance-proof">billed {{ billed }} = paid {{ paid }} + denied {{ denied }} + rejected {{ rejected }} — {{ 'balanced to the cent' if balanced else 'NOT BALANCED' }}</p>
 <h2>Charts</h2>
 <div class="charts">{% for c in charts %}<figure>{{ c | safe }}</figure>{% endfor %}</div>
 <h2>Top denial reasons</h2>
-<table><tr><th>rule</th><th>codes</th><th class="n">lines</th><th class="n">units</th><th class="n">dollars</th><th>why</th><th>policy</th></tr>
-{% for r in reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.group_code }}-{{ r.carc }}{% if r.rarc %} / {{ r.rarc }}{% endif %}</td><td class="n">{{ r.primary_lines }}</td><td class="n">{{ r.units }}</td><td class="n">{{ r.amount }}</td><td>{{ r.message }}</td><td>{{ r.citation }}</td></tr>
-{% endfor %}</table>
+<table id="reasons"><thead><tr><th>rule</th><th>codes</th><th class="n">lines</th><th class="n">units</th><th class="n">dollars</th><th>why</th><th>policy</th></tr></thead><tbody>
+{% for r in reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.group_code }}-{{ r.carc }}{% if r.rarc %} / {{ r.rarc }}{% endif %}</td><td class="n">{{ r.primary_lines }}</td><td class="n">{{ r.units }}</td><td class="n">{{ r.amount }}</td><td>{{ r.message }}</td><td class="citation">{{ r.citation }}</td></tr>
+{% endfor %}</tbody></table>
 <h2>Rejected records</h2>
-<table><tr><th>rule</th><th>record kind</th><th class="n">records</th></tr>
-{% for r in rejected_reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.record_kind }}</td><td class="n">{{ r.records }}</td></tr>{% endfor %}</table>
+<table><thead><tr><th>rule</th><th>record kind</th><th class="n">records</th></tr></thead><tbody>
+{% for r in rejected_reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.record_kind }}</td><td class="n">{{ r.records }}</td></tr>{% endfor %}</tbody></table>
 <h2>Providers</h2>
-<table><tr><th>provider</th><th class="n">lines</th><th class="n">billed</th><th class="n">paid</th><th class="n">denied</th><th class="n">rejected</th><th class="n">findings</th><th>X12 835</th></tr>
+<table><thead><tr><th>provider</th><th class="n">lines</th><th class="n">billed</th><th class="n">paid</th><th class="n">denied</th><th class="n">rejected</th><th class="n">findings</th><th>X12 835</th></tr></thead><tbody>
 {% for r in providers %}<tr><td>{{ r.billing_provider_id }} {{ r.provider_name or '' }}</td><td class="n">{{ r.claim_lines }}</td><td class="n">{{ r.billed_amount }}</td><td class="n">{{ r.paid_amount }}</td><td class="n">{{ r.denied_amount }}</td><td class="n">{{ r.rejected_amount }}</td><td class="n">{{ r.findings }}</td><td>{{ x12_files.get(r.billing_provider_id) or 'none (no adjudicated lines)' }}</td></tr>
-{% endfor %}</table>
+{% endfor %}</tbody></table>
 <p class="muted" id="x12">{{ x12_files | length }} X12 835 remittance advice files, one per billing provider with adjudicated lines: x12/&lt;provider&gt;.835.
 {% for pid, f in x12_files.items() if f.startswith('not written') %}{{ pid }}: {{ f }}. {% endfor %}</p>{% if providers_cut %}<p class="muted">{{ providers_cut }} more providers in the workbook.</p>{% endif %}
 <h2>Remittance summaries</h2>
 <p class="muted">Lines not paid in full, per provider, with every adjustment (full files: remittance/*.csv).</p>
 {% for pid, rows in remittance %}<section class="provider"><h3>{{ pid }}</h3>
-<table><tr><th>ICN</th><th>line</th><th>outcome</th><th>recipient</th><th>service</th><th>date</th><th class="n">billed</th><th class="n">paid</th><th>adjustment</th><th class="n">units</th><th class="n">dollars</th><th>message</th></tr>
+<table><thead><tr><th>ICN</th><th>line</th><th>outcome</th><th>recipient</th><th>service</th><th>date</th><th class="n">billed</th><th class="n">paid</th><th>adjustment</th><th class="n">units</th><th class="n">dollars</th><th>message</th></tr></thead><tbody>
 {% for r in rows %}<tr><td>{{ r.icn }}</td><td>{{ r.line_no }}</td><td>{{ r.outcome }}</td><td>{{ r.recipient_id }}</td><td>{{ r.procedure_code }} {{ r.modifiers or '' }}</td><td>{{ r.service_date }}</td><td class="n">{{ r.billed_amount }}</td><td class="n">{{ r.paid_amount }}</td><td>{{ r.group_code }}-{{ r.carc }}{% if r.rarc %}/{{ r.rarc }}{% endif %} {{ r.rule_id }}</td><td class="n">{{ r.adj_units }}</td><td class="n">{{ r.adj_amount }}</td><td>{{ r.message }}</td></tr>
-{% endfor %}</table></section>{% endfor %}
+{% endfor %}</tbody></table></section>{% endfor %}
 </body></html>
 """
 
@@ -393,7 +551,8 @@ def write_html(con, period: str, data: dict[str, pl.DataFrame], path: Path, mask
     lines = _masked(_adjusted_lines(con, period, top["billing_provider_id"].to_list()), mask_ids) if top.height else None
     remittance = [(pid, lines.filter(pl.col("billing_provider_id") == pid).to_dicts()) for pid in top["billing_provider_id"]] \
         if lines is not None else []
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
+                             finalize=lambda v: "" if v is None else v)  # an empty cell, never the word None
     text = env.from_string(HTML).render(
         period=period, catalog_version=run.get("catalog_version", ""), run_id=run.get("run_id", ""), masked=mask_ids,
         balance=[("Billed", t["claim_lines"], f"{t['billed_amount']:,.2f}"),

@@ -1,5 +1,5 @@
 -- claimrecon warehouse schema. Column names of the published tables are the contract of
--- shared/spec/outputs.md. Money is DECIMAL(12,2); units DECIMAL(12,2). Every loaded row keeps its
+-- docs/outputs.md. Money is DECIMAL(12,2); units DECIMAL(12,2). Every loaded row keeps its
 -- provenance: source_file, source_row, file_sha256 and the period that loaded it.
 
 CREATE TABLE IF NOT EXISTS input_files (

@@ -54,7 +54,7 @@ def test_workbook_totals_equal_the_warehouse(demo):
     assert s._charts, "the summary sheet has native charts"
     led = wb["Denial ledger"]
     header = [c.value for c in led[1]]
-    amounts = [r[header.index("amount")] for r in led.iter_rows(min_row=2, values_only=True)]
+    amounts = [r[header.index("Dollars")] for r in led.iter_rows(min_row=2, values_only=True)]
     assert len(amounts) == ledger_rows
     assert sum(Decimal(str(a)) for a in amounts) == ledger_total
     assert led.freeze_panes == "A2" and led.auto_filter.ref
