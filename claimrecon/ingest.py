@@ -69,28 +69,59 @@ def relative_name(inbox: Path, path: Path) -> str:
 
 # ---------------------------------------------------------------------------- file registry
 
+#: Kinds whose drop is a record stream (each file new records) rather than the full current state.
+STREAMS = ("claims", "service_logs")
+
+
+def snapshot_in_force(con: duckdb.DuckDBPyConnection, period: str, kind: str) -> tuple[str | None, set[str]]:
+    """The snapshot of a kind in force for `period` before its own drop: the latest earlier period that
+    loaded that kind, and the SHA-256 of the files it loaded (never a later period's)."""
+    row = con.execute("SELECT max(period) FROM input_files WHERE kind = ? AND status = 'loaded' AND period < ?",
+                      [kind, period]).fetchone()
+    if row[0] is None:
+        return None, set()
+    shas = {r[0] for r in con.execute("SELECT file_sha256 FROM input_files WHERE kind = ? AND status = 'loaded' "
+                                       "AND period = ?", [kind, row[0]]).fetchall()}
+    return row[0], shas
+
+
 def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, files: dict[str, list[Path]]) -> dict:
-    """Hash every file; a file whose content was loaded before (another period, or earlier in this
-    inbox) is FE-DUPLICATE-FILE: skipped and reported. Returns {source_file: (kind, sha, status)}."""
+    """Hash every file and decide which are FE-DUPLICATE-FILE (skipped and reported), rules.md
+    Clarification 14. Returns {source_file: (kind, sha, status)}.
+
+    - Claims and service logs: a file whose content was loaded for an earlier period, or already appears
+      earlier in this drop, is a duplicate.
+    - Authorizations and reference snapshots: a drop is the full current state, so it is compared with the
+      snapshot in force (the latest earlier period's drop of that kind). A drop identical to it is skipped
+      (nothing changes); a drop identical to an older, superseded snapshot is loaded and becomes current.
+      A file repeated within one drop is loaded once.
+    Only earlier periods count: re-running a period after later ones reads its own files again."""
     earlier = {r[0]: r[1] for r in con.execute(
         "SELECT file_sha256, min(period || ' ' || source_file) FROM input_files "
-        "WHERE period <> ? AND status = 'loaded' GROUP BY 1", [period]).fetchall()}
-    seen: dict[str, str] = {}
+        "WHERE period < ? AND status = 'loaded' GROUP BY 1", [period]).fetchall()}
     plan: dict[str, tuple[str, str, str]] = {}
+    reasons: dict[str, str] = {}
     for kind, paths in files.items():
-        for p in paths:
-            name = relative_name(inbox, p)
-            sha = sha256_of(p)
-            if sha in earlier or sha in seen:
-                first = earlier.get(sha) or f"{period} {seen[sha]}"
-                plan[name] = (kind, sha, "duplicate")
-                con.execute("INSERT INTO rejected_records VALUES (?, ?, 0, ?, 'FE-DUPLICATE-FILE', ?, ?, ?)",
-                            [period, name, kind, f"same content as {first}: skipped, not loaded twice", name, sha])
-                con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'duplicate', NULL, 0, 0, NULL, NULL, NULL, ?)",
-                            [period, kind, name, sha, f"same content as {first}"])
+        seen: dict[str, str] = {}
+        hashed = [(relative_name(inbox, p), sha256_of(p)) for p in paths]
+        in_force_period, in_force = (None, set()) if kind in STREAMS else snapshot_in_force(con, period, kind)
+        same_snapshot = bool(hashed) and in_force_period is not None and {sha for _, sha in hashed} == in_force
+        for name, sha in hashed:
+            if kind in STREAMS and sha in earlier:
+                reasons[name] = f"same content as {earlier[sha]}"
+            elif same_snapshot:
+                reasons[name] = f"the {kind} snapshot in force (loaded for {in_force_period}) has the same content: nothing changes"
+            elif sha in seen:
+                reasons[name] = f"same content as {period} {seen[sha]}"
             else:
                 seen[sha] = name
                 plan[name] = (kind, sha, "pending")
+                continue
+            plan[name] = (kind, sha, "duplicate")
+            con.execute("INSERT INTO rejected_records VALUES (?, ?, 0, ?, 'FE-DUPLICATE-FILE', ?, ?, ?)",
+                        [period, name, kind, f"{reasons[name]}: skipped, not loaded twice", name, sha])
+            con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'duplicate', NULL, 0, 0, NULL, NULL, NULL, ?)",
+                        [period, kind, name, sha, reasons[name]])
     return plan
 
 

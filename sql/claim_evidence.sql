@@ -51,8 +51,14 @@ elig AS (
          AND j.service_date BETWEEN r.span_start AND coalesce(r.span_end, DATE '9999-12-31')
     GROUP BY j.ord),
 born AS (SELECT recipient_id, min(birth_date) AS birth_date FROM cur_recipients GROUP BY 1),
-origp AS (SELECT icn, min(period) AS period FROM claims
-          WHERE period <= $period AND icn IN (SELECT original_icn FROM judged) GROUP BY icn),
+origp AS (   -- GEN-TIMELY (Clarification 7): the version a replacement directly replaces, the period that judged
+              -- it ("paid" is that period's last day) and whether it was paid at least in part
+    SELECT a.original_icn AS icn, a.original_period AS period, a.original_this_period AS same_period,
+           coalesce((SELECT sum(o.paid_units) FROM claim_outcomes o WHERE o.period = a.original_period
+                     AND o.icn = a.original_icn AND o.row_type = 'line'), 0) > 0 AS paid,
+           CAST(last_day(CAST(a.original_period || '-01' AS DATE)) + to_months($grace_months) AS DATE) AS grace_limit
+    FROM claim_adjustments a
+    WHERE a.period = $period AND a.adjustment_ind = '4' AND a.original_icn IN (SELECT original_icn FROM judged)),
 dup_key AS (   -- services billed more than once this period: the first line in order of judgement stands
     SELECT recipient_id, billing_provider_id, procedure_code, modifiers, service_date, units, min(ord) AS first_ord
     FROM judged GROUP BY ALL HAVING count(*) > 1),
@@ -142,8 +148,15 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        coalesce(p.licenses, '') AS licenses,
        -- timely filing (a replacement may also come within the grace months after the original was paid)
        j.received_date <= j.service_date + to_months($timely_months) AS within_filing_limit,
-       (j.adjustment_ind = '4' AND j.received_date <= last_day(CAST(strptime(op.period || '-01', '%Y-%m-%d') AS DATE)) + to_months($grace_months)) AS replacement_grace,
-       CAST(j.service_date + to_months($timely_months) AS DATE) AS filing_limit,
+       -- GEN-TIMELY (Clarification 7): the grace runs to the same day $grace_months months after the last day of the
+       -- period that judged the original (that month's last day when it has none), only when the original was paid
+       -- at least in part. An original judged earlier in this same run: paid or not is decided only in order of
+       -- judgement, so the evidence leaves it open (NULL; the contract reads no grace).
+       CASE WHEN j.adjustment_ind <> '4' OR op.icn IS NULL OR j.received_date > op.grace_limit THEN false
+            WHEN op.same_period THEN NULL ELSE op.paid END AS replacement_grace,
+       CASE WHEN j.adjustment_ind = '4' AND op.paid AND NOT op.same_period
+            THEN greatest(CAST(j.service_date + to_months($timely_months) AS DATE), op.grace_limit)
+            ELSE CAST(j.service_date + to_months($timely_months) AS DATE) END AS filing_limit,
        -- duplicates
        coalesce(dup_in.first_icn, dup_hist.dup_icn) AS duplicate_of,
        -- IHS service rules
