@@ -445,3 +445,36 @@ def test_later_log_row_with_the_same_key_replaces_the_earlier(snapshots):
     assert feb == ("partial", "GEN-DOC-UNITS", 2)
     assert mar == ("paid", None, 8)  # judged on March's corrected row (120 minutes), not February's 30
     assert lb == [("2026-02", 30, 30), ("2026-03", 120, 120)]
+
+
+# ---------------------------------------------------------------- the generator's revision-2 adjustment cases
+
+def test_generated_three_months_match_ground_truth_with_an_older_snapshot_resent(tmp_path):
+    """Three generated months: February's providers snapshot adds an agency, March resends January's exactly
+    (loaded again, current), and every line and rejected record matches the ground truth, including the
+    same-period replacement, the replacement replaced, the short void, the half-rejected replacement, the
+    void before its original and the re-exported log row."""
+    from claimrecon.generator import generate
+    from tests.test_ground_truth import _compare
+
+    summary = generate(tmp_path / "inbox", months=3, seed=5, scale="demo")
+    wh = tmp_path / "wh" / "claimrecon.duckdb"
+    for period in summary["periods"]:
+        run_period(tmp_path / "inbox", period, wh)
+    demo = {"inbox": tmp_path / "inbox", "warehouse": wh}
+    for period in summary["periods"]:
+        lines, records = _compare(demo, period)
+        wrong = lines.filter((pl.col("outcome") != pl.col("expected_outcome"))
+                             | (pl.col("rule") != pl.col("expected_rule").fill_null("")))
+        assert wrong.height == 0, wrong.head(10)
+        assert records["rule_id"].null_count() == 0 and (records["rule_id"] == records["expected_rule"]).all()
+    with ro(wh) as con:
+        providers = con.execute("SELECT period, status FROM input_files WHERE kind = 'providers' ORDER BY period"
+                                ).fetchall()
+        rows = con.execute("SELECT period, count(*) FROM providers GROUP BY 1 ORDER BY 1").fetchall()
+        kinds = dict(con.execute("""SELECT primary_rule_id || ' ' || outcome, count(*) FROM claim_outcomes
+                                    WHERE period = '2026-02' AND (adjustment_ind <> '0' OR outcome = 'replaced')
+                                    GROUP BY 1""").fetchall())
+    assert providers == [("2026-01", "loaded"), ("2026-02", "loaded"), ("2026-03", "loaded")]
+    assert rows[2][1] == rows[0][1] == rows[1][1] - 1  # March is January's snapshot again
+    assert kinds["FE-ADJUSTMENT rejected"] >= 4 and kinds["FE-VALUE rejected"] >= 1
