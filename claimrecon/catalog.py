@@ -50,6 +50,8 @@ TABLES = {
     "input_files": "Every inbox file seen: SHA-256, status (loaded/duplicate), detail lines, loaded and rejected rows, "
                    "control trailer count and total.",
     "claims": "Claim lines loaded from the MMIS extract (with provenance).",
+    "claim_adjustments": "One row per void or replacement accepted at the front end: the claim version it reverses "
+                         "(original_icn), the period that judged that version, and whether it is the same period.",
     "claims_rejected": "What can be read of claim lines rejected at the front end (so they appear in claim_outcomes).",
     "sa_lines": "Service agreement lines, one snapshot per period that delivered one.",
     "contacts": "Service contacts from the EVV/service logs (cumulative), with real start and end timestamps.",
