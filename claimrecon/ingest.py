@@ -319,20 +319,32 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame,
         return frame, [], empty_adj
     c = pl.col
     frame = frame.with_row_index("_i")
-    hist = con.execute("""SELECT icn, any_value(adjustment_ind), any_value(original_icn), min(period),
-                                 list(DISTINCT line_no ORDER BY line_no)
-                          FROM claims WHERE period < ? GROUP BY icn""", [period]).fetchall()
-    earlier = pl.DataFrame({"icn": [r[0] for r in hist]}, schema={"icn": pl.Utf8})
-    # ICNs already received in another period: a repeated key, not a new claim (FE-VALUE comes first).
-    bad = frame.join(earlier, on="icn", how="semi").select("_i", pl.lit("FE-VALUE").alias("rule_id"),
-                                                            pl.lit("icn was already received in another period").alias("message"))
-    rejected_icns = set(rejected_icns) | set(frame.join(bad.select("_i"), on="_i", how="semi")["icn"].to_list())
-    # the state before this period: each claim's kind, the period that judged it and its accepted lines;
-    # the current versions are the originals and replacements not yet voided or replaced
-    kind_of = {icn: adj for icn, adj, _, _, _ in hist}
-    judged_in = {icn: per for icn, _, _, per, _ in hist}
-    lines_of = {icn: set(lines) for icn, _, _, _, lines in hist}
-    superseded = {orig for _, adj, orig, _, _ in hist if adj in fe.ADJUSTING and orig}
+    # ICNs already received in an earlier period: a repeated key, not a new claim (FE-VALUE comes first).
+    con.register("_icns", frame.select(c("icn").unique()).to_arrow())
+    try:
+        repeated = {r[0] for r in con.execute(
+            "SELECT DISTINCT icn FROM claims WHERE period < ? AND icn IN (SELECT icn FROM _icns)", [period]).fetchall()}
+    finally:
+        con.unregister("_icns")
+    bad = frame.filter(c("icn").is_in(list(repeated))).select(
+        "_i", pl.lit("FE-VALUE").alias("rule_id"), pl.lit("icn was already received in another period").alias("message"))
+    rejected_icns = set(rejected_icns) | repeated
+    # the claims this period's voids and replacements name, as earlier periods left them: each one's kind, the
+    # period that judged it, its accepted lines, and whether it was already voided or replaced
+    named = frame.filter(c("adjustment_ind").is_in(fe.ADJUSTING)).select(c("original_icn").drop_nulls().unique())
+    con.register("_named", named.to_arrow())
+    try:
+        hist = con.execute("""SELECT icn, any_value(adjustment_ind), min(period), list(DISTINCT line_no ORDER BY line_no)
+                              FROM claims WHERE period < ? AND icn IN (SELECT original_icn FROM _named)
+                              GROUP BY icn""", [period]).fetchall()
+        superseded = {r[0] for r in con.execute(
+            """SELECT DISTINCT original_icn FROM claims WHERE period < ? AND adjustment_ind IN ('1', '4')
+               AND original_icn IN (SELECT original_icn FROM _named)""", [period]).fetchall()}
+    finally:
+        con.unregister("_named")
+    kind_of = {icn: adj for icn, adj, _, _ in hist}
+    judged_in = {icn: per for icn, _, per, _ in hist}
+    lines_of = {icn: set(lines) for icn, _, _, lines in hist}
     live = frame.join(bad.select("_i"), on="_i", how="anti")
     claims = (live.sort(["received_date", "icn", c("line_no").cast(pl.Int64)]).with_row_index("_pos")
               .group_by("icn").agg(c("_pos").min(), c("adjustment_ind").first().alias("adj"),
