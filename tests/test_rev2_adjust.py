@@ -22,6 +22,7 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from claimrecon.generator import CLAIM_COLS, LOG_COLS, _write_csv, _write_pipe
 from claimrecon.runner import run_period
@@ -478,3 +479,68 @@ def test_generated_three_months_match_ground_truth_with_an_older_snapshot_resent
     assert providers == [("2026-01", "loaded"), ("2026-02", "loaded"), ("2026-03", "loaded")]
     assert rows[2][1] == rows[0][1] == rows[1][1] - 1  # March is January's snapshot again
     assert kinds["FE-ADJUSTMENT rejected"] >= 4 and kinds["FE-VALUE rejected"] >= 1
+
+
+# ---------------------------------------------------------------- property: the adjustment front end's invariants
+
+def _history_edits(claims: list[dict], rejected: set[str]):
+    import duckdb
+
+    from claimrecon.db import run_script
+    from claimrecon.ingest import _claim_history_edits
+
+    con = duckdb.connect()
+    run_script(con, "schema.sql")
+    frame = pl.DataFrame(claims, schema={**{k: pl.Utf8 for k in fe.columns("claims")}, "_file": pl.Int32,
+                                         "_row": pl.Int64, "_raw": pl.Utf8})
+    return _claim_history_edits(con, "2026-01", frame, rejected)
+
+
+@st.composite
+def adjustment_months(draw):
+    """Up to 12 claims of one period, received on a few days: originals, voids and replacements naming any
+    claim (earlier or later in order, voided, replaced, or never received), with 1-3 lines each (a void's lines
+    may differ from its original's), and some claims with a line rejected at the front end."""
+    n = draw(st.integers(1, 12))
+    icns = [f"20260101{i:06d}" for i in range(n)]
+    rows, rejected = [], set()
+    for i, icn in enumerate(icns):
+        adj = draw(st.sampled_from(["0", "0", "1", "4"]))
+        orig = draw(st.sampled_from(icns + ["20250101999999"])) if adj != "0" else None
+        day = f"2026-01-{draw(st.integers(1, 3)):02d}"
+        for line in range(1, draw(st.integers(1, 3)) + 1):
+            rows.append({**dict.fromkeys(fe.columns("claims")), "icn": icn, "line_no": str(line), "adjustment_ind": adj,
+                         "original_icn": orig, "received_date": day, "_file": 0, "_row": len(rows) + 2, "_raw": ""})
+        if draw(st.integers(0, 5)) == 0:
+            rejected.add(icn)
+    return rows, rejected
+
+
+@settings(max_examples=100, deadline=None)
+@given(adjustment_months())
+def test_adjustments_name_current_versions_in_order_of_judgement(month):
+    claims, rejected = month
+    kept, rejects, adjustments = _history_edits(claims, rejected)
+    assert kept.height + len(rejects) == len(claims)  # every line ends loaded or rejected, once
+    lines = {}
+    for r in claims:
+        lines.setdefault(r["icn"], set()).add(int(r["line_no"]))
+    order = sorted(lines, key=lambda i: min((r["received_date"], r["icn"], int(r["line_no"])) for r in claims
+                                             if r["icn"] == i))
+    kept_icns = set(kept["icn"].to_list())
+    kind = {r["icn"]: r["adjustment_ind"] for r in claims}
+    for icn in kept_icns:  # a claim is kept whole or rejected whole
+        assert kept.filter(pl.col("icn") == icn).height == len(lines[icn])
+    adj = {r[1]: r for r in adjustments.iter_rows()}
+    assert set(adj) == {i for i in kept_icns if kind[i] != "0"}
+    assert not (set(adj) & rejected)  # an adjustment with a rejected line is rejected whole
+    named = [r[3] for r in adj.values()]
+    assert len(named) == len(set(named))  # a version is voided or replaced at most once
+    for icn, (_, _, a, orig, orig_period, same) in adj.items():
+        assert orig in kept_icns and kind[orig] != "1"  # the original was accepted and is not a void
+        assert order.index(orig) < order.index(icn)  # earlier in order of judgement
+        assert orig_period == "2026-01" and same
+        if a == "1":
+            assert lines[icn] == lines[orig]  # a void carries the original's line numbers
+        if orig in adj:  # a replacement replaced: the first adjustment came earlier
+            assert order.index(orig) < order.index(icn)
