@@ -57,8 +57,7 @@ origp AS (   -- GEN-TIMELY (Clarification 7): the version a replacement directly
            coalesce((SELECT sum(o.paid_units) FROM claim_outcomes o WHERE o.period = a.original_period
                      AND o.icn = a.original_icn AND o.row_type = 'line'), 0) > 0 AS paid,
            CAST(last_day(CAST(a.original_period || '-01' AS DATE)) + to_months($grace_months) AS DATE) AS grace_limit
-    FROM claim_adjustments a
-    WHERE a.period = $period AND a.adjustment_ind = '4' AND a.original_icn IN (SELECT original_icn FROM judged)),
+    FROM adj_this a WHERE a.adjustment_ind = '4' AND a.original_icn IN (SELECT original_icn FROM judged)),
 dup_key AS (   -- services billed more than once this period: the first line in order of judgement stands
     SELECT recipient_id, billing_provider_id, procedure_code, modifiers, service_date, units, min(ord) AS first_ord
     FROM judged GROUP BY ALL HAVING count(*) > 1),

@@ -11,9 +11,11 @@ SELECT hash(s.recipient_id) % $buckets AS _bucket, s.*, svc.* EXCLUDE (service_k
 FROM sa_lines s LEFT JOIN svc USING (service_key)
 WHERE s.period = $sa_period AND s.sa_status IN ('A', 'T') AND s.line_status = 'A';
 
--- Valid voids and replacements received this period, and the claims they reverse.
+-- Valid voids and replacements received this period, and the claim versions they reverse: the front end's
+-- claim_adjustments (rules.md Clarification 6), with the period that judged each original and whether it is this one.
 CREATE OR REPLACE TEMP TABLE adj_this AS
-SELECT DISTINCT icn, adjustment_ind, original_icn FROM claims WHERE period = $period AND adjustment_ind IN ('1', '4');
+SELECT icn, adjustment_ind, original_icn, original_period, original_this_period FROM claim_adjustments
+WHERE period = $period;
 
 -- The lines judged this period (originals and replacements; voids only reverse).
 CREATE OR REPLACE TEMP TABLE period_claims AS
