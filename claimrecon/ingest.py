@@ -354,9 +354,12 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame,
               .sort("_pos"))
     reason = (pl.when(c("disagree")).then(pl.lit("the lines of the claim disagree on adjustment_ind or original_icn")))
     claims = claims.with_columns(reason.alias("reason"))
-    pos_of = dict(claims.select("icn", "_pos").iter_rows())
+    # only the claims some adjustment names matter below (a state's month has a few hundred thousand claims)
+    named_claims = claims.join(named, left_on="icn", right_on="original_icn", how="semi")
+    pos_of = dict(named_claims.select("icn", "_pos").iter_rows())
     # originals of this period are accepted on their own lines alone, at their place in order
-    for icn, lines in claims.filter(c("reason").is_null() & ~c("adj").is_in(fe.ADJUSTING)).select("icn", "lines").iter_rows():
+    for icn, lines in (named_claims.filter(c("reason").is_null() & ~c("adj").is_in(fe.ADJUSTING))
+                       .select("icn", "lines").iter_rows()):
         kind_of[icn], judged_in[icn], lines_of[icn] = "0", period, set(lines)
     this_period = {icn for icn, per in judged_in.items() if per == period}
     verdict: dict[str, str] = {}

@@ -249,12 +249,22 @@ def test_the_month_balances(january):
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
-    """Originals judged in February 2026 for services a year earlier; replacements in March, August, September."""
+    """Originals judged in August 2025 and February 2026 for services a year earlier; replacements in February,
+    March, August and September 2026."""
     root = tmp_path_factory.mktemp("chain")
     wh = root / "wh" / "claimrecon.duckdb"
-    w = World("2026-02")
+    w = World("2025-08")
     old = "2025-02-10"  # 12 months after: 2026-02-10; the originals (received 2026-02-05) are on time
-    p = {k: w.who() for k in ("paid_in", "paid_out", "denied", "twice", "voided")}
+    p = {k: w.who() for k in ("paid_in", "paid_out", "denied", "twice", "voided", "aug_in", "aug_out")}
+    # originals judged in August 2025 for services of 20 Aug 2024 (on time: received 5 Aug 2025); replaced on
+    # 28 Feb 2026 (31 Aug + 6 months: February has no 31st) and on 1 Mar 2026, one day late
+    w.bill(p["aug_in"], "2025080500000006", "2025-08-05", [("2024-08-20", 8)])
+    w.bill(p["aug_out"], "2025080500000007", "2025-08-05", [("2024-08-20", 8)])
+    w.write(root)
+    run_period(root, "2025-08", wh)
+    w.month("2026-02")
+    w.bill(p["aug_in"], "2026022800000006", "2026-02-28", [("2024-08-20", 6)], adj="4", orig="2025080500000006",
+           documented=False)
     w.bill(p["paid_in"], "2026020500000001", "2026-02-05", [(old, 8)])
     w.bill(p["paid_out"], "2026020500000002", "2026-02-05", [(old, 8)])
     w.bill(p["denied"], "2026020500000003", "2026-02-05", [(old, 8)], documented=False)  # GEN-DOC-NONE
@@ -266,6 +276,8 @@ def chain(tmp_path_factory):
     # replacing the February version: the grace runs to 28 Aug (28 Feb + 6 months); 7 of the 8 units
     w.bill(p["twice"], "2026031000000004", "2026-03-10", [(old, 7)], adj="4", orig="2026020500000004", documented=False)
     w.bill(p["voided"], "2026031000000005", "2026-03-10", [("2026-01-20", 6)], adj="4", orig="2026020500000005",
+           documented=False)
+    w.bill(p["aug_out"], "2026030100000007", "2026-03-01", [("2024-08-20", 6)], adj="4", orig="2025080500000007",
            documented=False)
     w.write(root)
     run_period(root, "2026-03", wh)
@@ -303,6 +315,14 @@ def test_grace_boundary_is_six_months_after_the_last_day_of_the_judging_period(c
     assert on_time == ("paid", None, 6)  # 28 Feb + 6 months = 28 Aug, the day it was received
     assert late == ("denied", "GEN-TIMELY", 0)  # one day later
     assert '"filing_limit":"2026-08-28"' in ev[0]  # the last day the grace reached
+
+
+def test_grace_after_a_31st_ends_on_the_last_day_of_a_shorter_month(chain):
+    with ro(chain["wh"]) as con:
+        on_time = _line(con, "2026-02", "2026022800000006")
+        late = _line(con, "2026-03", "2026030100000007")
+    assert on_time == ("paid", None, 6)  # 31 Aug 2025 + 6 months = 28 Feb 2026
+    assert late == ("denied", "GEN-TIMELY", 0)
 
 
 def test_no_grace_when_the_original_was_not_paid(chain):
