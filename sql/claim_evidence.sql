@@ -52,10 +52,12 @@ elig AS (
     GROUP BY j.ord),
 born AS (SELECT recipient_id, min(birth_date) AS birth_date FROM cur_recipients GROUP BY 1),
 origp AS (   -- GEN-TIMELY (Clarification 7): the version a replacement directly replaces, the period that judged
-              -- it ("paid" is that period's last day) and whether it was paid at least in part
+              -- it ("paid" is that period's last day) and whether it was paid at least in part (judged earlier in
+              -- this same run: grace_paid_originals, which claimrecon.judge fills and then judges the line again)
     SELECT a.original_icn AS icn, a.original_period AS period, a.original_this_period AS same_period,
-           coalesce((SELECT sum(o.paid_units) FROM claim_outcomes o WHERE o.period = a.original_period
-                     AND o.icn = a.original_icn AND o.row_type = 'line'), 0) > 0 AS paid,
+           CASE WHEN a.original_this_period THEN a.original_icn IN (SELECT icn FROM grace_paid_originals)
+                ELSE coalesce((SELECT sum(o.paid_units) FROM claim_outcomes o WHERE o.period = a.original_period
+                               AND o.icn = a.original_icn AND o.row_type = 'line'), 0) > 0 END AS paid,
            CAST(last_day(CAST(a.original_period || '-01' AS DATE)) + to_months($grace_months) AS DATE) AS grace_limit
     FROM adj_this a WHERE a.adjustment_ind = '4' AND a.original_icn IN (SELECT original_icn FROM judged)),
 dup_key AS (   -- services billed more than once this period: the first line in order of judgement stands
@@ -149,11 +151,9 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        j.received_date <= j.service_date + to_months($timely_months) AS within_filing_limit,
        -- GEN-TIMELY (Clarification 7): the grace runs to the same day $grace_months months after the last day of the
        -- period that judged the original (that month's last day when it has none), only when the original was paid
-       -- at least in part. An original judged earlier in this same run: paid or not is decided only in order of
-       -- judgement, so the evidence leaves it open (NULL; the contract reads no grace).
-       CASE WHEN j.adjustment_ind <> '4' OR op.icn IS NULL OR j.received_date > op.grace_limit THEN false
-            WHEN op.same_period THEN NULL ELSE op.paid END AS replacement_grace,
-       CASE WHEN j.adjustment_ind = '4' AND op.paid AND NOT op.same_period
+       -- at least in part.
+       j.adjustment_ind = '4' AND coalesce(op.paid AND j.received_date <= op.grace_limit, false) AS replacement_grace,
+       CASE WHEN j.adjustment_ind = '4' AND op.paid
             THEN greatest(CAST(j.service_date + to_months($timely_months) AS DATE), op.grace_limit)
             ELSE CAST(j.service_date + to_months($timely_months) AS DATE) END AS filing_limit,
        -- duplicates

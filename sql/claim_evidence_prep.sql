@@ -17,6 +17,11 @@ CREATE OR REPLACE TEMP TABLE adj_this AS
 SELECT icn, adjustment_ind, original_icn, original_period, original_this_period FROM claim_adjustments
 WHERE period = $period;
 
+-- GEN-TIMELY (Clarification 7): originals judged earlier in this same run and paid at least in part, whose
+-- replacements get the filing grace. Empty at first; claimrecon.judge fills it after judging and judges again the
+-- buckets of the replacements concerned.
+CREATE OR REPLACE TEMP TABLE grace_paid_originals (icn VARCHAR);
+
 -- The lines judged this period (originals and replacements; voids only reverse).
 CREATE OR REPLACE TEMP TABLE period_claims AS
 SELECT hash(recipient_id) % $buckets AS _bucket, * FROM claims

@@ -126,10 +126,18 @@ def january(tmp_path_factory):
     many = w.bill(g, "2026011200000009", "2026-01-12", [("2025-12-10", 8)], adj="1", documented=False)
     many[0].update(recipient_id="ABC", units="0", billed_amount="0.00")
     w.bill(g, "2026011200000010", "2026-01-12", [("2025-12-10", 8)], adj="4", documented=False)
+    # (h) Clarification 7 with the original judged earlier in the same run: the replacement (late without the
+    # grace: 12 months after 9 Jan 2025 is 9 Jan 2026) gets the grace only when the original was paid
+    h = w.who()
+    w.bill(h, "2026010500000011", "2026-01-05", [("2025-01-08", 8)])
+    w.bill(h, "2026011200000011", "2026-01-12", [("2025-01-09", 6)], adj="4", orig="2026010500000011")
+    h2 = w.who()
+    w.bill(h2, "2026010500000012", "2026-01-05", [("2025-01-08", 8)], documented=False)  # GEN-DOC-NONE
+    w.bill(h2, "2026011200000012", "2026-01-12", [("2025-01-09", 6)], adj="4", orig="2026010500000012")
     w.write(root)
     wh = root / "wh" / "claimrecon.duckdb"
     run_period(root, "2026-01", wh)
-    return {"wh": wh, "cases": cases}
+    return {"wh": wh, "root": root, "cases": cases}
 
 
 def test_replacement_of_a_claim_judged_earlier_in_the_same_period(january):
@@ -142,6 +150,36 @@ def test_replacement_of_a_claim_judged_earlier_in_the_same_period(january):
                     ("reversal", 1, "replaced", -8, -RATE * 8, None, "2026010500000001", "2026-01")]
     assert repl == [("line", 1, "paid", 8, RATE * 8, None, None, None)]
     assert adj == [("4", "2026010500000001", "2026-01", True)]
+
+
+def test_grace_for_a_replacement_of_an_original_judged_earlier_in_the_same_run(january):
+    with ro(january["wh"]) as con:
+        paid = outcomes(con, "2026-01", "2026011200000011")
+        orig_denied = outcomes(con, "2026-01", "2026010500000012")
+        late = outcomes(con, "2026-01", "2026011200000012")
+        ev = con.execute("SELECT evidence FROM denial_ledger WHERE period = '2026-01' AND icn = '2026011200000012' "
+                         "AND rule_id = 'GEN-TIMELY'").fetchone()[0]
+        once = con.execute("SELECT count(*), count(DISTINCT (source_file, source_row)) FROM claim_outcomes "
+                           "WHERE period = '2026-01' AND row_type = 'line'").fetchone()
+    assert paid == [("line", 1, "paid", 6, RATE * 6, None, None, None)]  # the original was paid: grace to 31 Jul
+    assert orig_denied[0][2:6] == ("denied", 0, 0, "GEN-DOC-NONE")
+    assert late[0][2:6] == ("denied", 0, 0, "GEN-TIMELY")  # the original was not paid: no grace
+    assert '"filing_limit":"2026-01-09"' in ev
+    assert once[0] == once[1]  # judging the bucket again left each line once
+
+
+def test_judging_again_for_the_grace_gives_the_same_rows_in_many_buckets(january, tmp_path, monkeypatch):
+    """The buckets judged again for a same-run grace are independent of how the month is split."""
+    from claimrecon import judge
+
+    monkeypatch.setattr(judge, "BUCKET_ROWS", 3)  # ~20 claim lines: several buckets
+    wh = tmp_path / "wh" / "claimrecon.duckdb"
+    run_period(january["root"], "2026-01", wh)
+    with ro(wh) as a, ro(january["wh"]) as b:
+        assert a.execute("SELECT max(_buckets) FROM log_rule_minutes").fetchone()[0] >= 5
+        for table in ("claim_outcomes", "denial_ledger"):
+            q = f"SELECT * FROM {table} WHERE period = '2026-01' ORDER BY ALL"
+            assert a.execute(q).fetchall() == b.execute(q).fetchall()
 
 
 def test_void_of_a_claim_judged_earlier_in_the_same_period(january):
