@@ -186,7 +186,7 @@ def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ru
         with warehouse.warehouse.connect(period) as con:
             snaps = judge.snapshot_periods(con, period)
             run_script(con, "service_groups.sql", {"period": period})
-            run_script(con, "current_contacts.sql", {"period": period, "buckets": 1})
+            judge.current_contacts(con, period, 1)
             run_script(con, "findings.sql", {
                 "period": period, "period_start": start, "period_end": end, "sa_period": snaps["sa_period"],
                 "staff_period": snaps["staff_period"], "remote_cap": p.remote_cap_units, "daily_cap": p.daily_cap_units,

@@ -54,7 +54,9 @@ TABLES = {
                          "(original_icn), the period that judged that version, and whether it is the same period.",
     "claims_rejected": "What can be read of claim lines rejected at the front end (so they appear in claim_outcomes).",
     "sa_lines": "Service agreement lines, one snapshot per period that delivered one.",
-    "contacts": "Service contacts from the EVV/service logs (cumulative), with real start and end timestamps.",
+    "contacts": "Service contacts from the EVV/service logs (cumulative). start_minute/end_minute are the documented "
+                "America/Chicago clock times; start_ts/end_ts the real start and end instants in UTC and duration_minutes "
+                "the real elapsed minutes (rules.md Clarification 1).",
     "recipients": "Recipient snapshots (PHI: birth dates).",
     "providers": "Provider snapshots.",
     "staff": "Staff roster snapshots.",

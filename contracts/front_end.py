@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
+from contracts import clock
 from contracts.rules import FE_ORDER
 
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
@@ -249,7 +250,12 @@ def prepare(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
     if "modifiers" in frame.columns:
         filled = frame.select(pl.col("modifiers").fill_null(""))
         cols.append(via_unique(filled, "modifiers", normalized_modifiers()).alias("__mods"))
-    return frame.with_columns(cols) if cols else frame
+    frame = frame.with_columns(cols) if cols else frame
+    if kind == "service_logs":  # the real elapsed minutes (Clarification 1), from zoneinfo once per distinct date
+        dates = frame.select(via_unique(frame, "service_date", parsed_date("service_date")).alias("_d"),
+                             mins("start_time").alias("_s"), mins("end_time").alias("_e"))
+        frame = frame.with_columns(clock.contact_instants(dates, "_d", "_s", "_e")["_dur"].alias("__dur"))
+    return frame
 
 
 # ---------------------------------------------------------------- the contracts
@@ -327,11 +333,18 @@ def _value_checks(kind: str) -> list[CheckSpec]:
                       (parsed_date("end_date") >= parsed_date("start_date")).fill_null(True)),
         ]
     elif kind == "service_logs":
-        dur = (mins("end_time") - mins("start_time") + 1440) % 1440
+        # Clarification 1: the real elapsed time (an end equal to the start lasts 0 minutes, Clarification 2)
+        dur = pl.col("__dur")
+        remote = c("delivery_mode") == "remote"
         out += [
-            CheckSpec("FE-VALUE", "end_time", "the contact has no length (end equals start)", (dur > 0).fill_null(True)),
+            CheckSpec("FE-VALUE", "end_time", "the contact ends before it begins in real time (a start inside the "
+                      "spring-forward gap)", (dur >= 0).fill_null(True)),
             CheckSpec("FE-VALUE", "minutes", "minutes disagrees with start_time and end_time by more than one minute",
                       c("minutes").is_null() | ((c("minutes").cast(pl.Int64, strict=False) - dur).abs() <= 1).fill_null(True)),
+            # Clarification 15: remote exactly when the contact method is not in person
+            CheckSpec("FE-VALUE", "delivery_mode", "delivery_mode disagrees with contact_method (remote exactly when "
+                      "the method is not in_person)",
+                      (remote == (c("contact_method") != "in_person")).fill_null(True)),
         ]
     elif kind == "recipients":
         out.append(CheckSpec("FE-VALUE", "span_end", "span_end is before span_start",
