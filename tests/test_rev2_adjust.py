@@ -40,7 +40,7 @@ class World(Book):
     def __init__(self, period: str):
         super().__init__(period)
         self.prov = self.provider()
-        self.ds = self.staff_member(self.prov)
+        self.staff_of: dict[str, str] = {}  # one staff member per person: no one serves two people at once
 
     def month(self, period: str) -> None:
         self.period, self.claims, self.logs = period, [], []
@@ -48,6 +48,7 @@ class World(Book):
     def who(self, units: int = 3000) -> str:
         pmi = self.person()
         self.sa_line(pmi, self.prov, "IHS_WT", units=units)
+        self.staff_of[pmi] = self.staff_member(self.prov)
         return pmi
 
     def bill(self, pmi: str, icn: str, received: str, lines: list[tuple[str, int]], adj: str = "0", orig: str = "",
@@ -56,7 +57,7 @@ class World(Book):
         rows = []
         for n, (day, units) in enumerate(lines, start=1):
             if documented:
-                self.contact(pmi, self.prov, self.ds, "IHS_WT", day, "09:00", units * 15)
+                self.contact(pmi, self.prov, self.staff_of[pmi], "IHS_WT", day, "09:00", units * 15)
             row = self.claim(None, pmi, self.prov, "IHS_WT", day, units, received=received, icn=icn, line_no=n)
             row.update(adjustment_ind=adj, original_icn=orig)
             rows.append(row)
@@ -430,7 +431,7 @@ def snapshots(tmp_path_factory):
     w.month("2026-03")
     w.sa = copy.deepcopy(snap_a)
     w.bill(x, "2026031000000001", "2026-03-10", [("2026-02-10", 8)])
-    w.contact(y, w.prov, w.ds, "IHS_WT", "2026-01-12", "09:00", 120, log_id=log_y)
+    w.contact(y, w.prov, w.staff_of[y], "IHS_WT", "2026-01-12", "09:00", 120, log_id=log_y)
     w.bill(y, "2026031000000002", "2026-03-10", [("2026-01-12", 8)], adj="4", orig="2026021000000002", documented=False)
     w.write(root)
     run_period(root, "2026-03", wh)
