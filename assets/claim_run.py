@@ -15,7 +15,7 @@ import time
 
 import dagster as dg
 
-from claimrecon import controls, ingest, judge
+from claimrecon import controls, ingest, judge, x12
 from claimrecon import reports as reports_mod
 from claimrecon.db import run_script
 from claimrecon.errors import RunRefused
@@ -211,7 +211,8 @@ REPORT_CHECKS = {"file_controls": "GX: every file's control totals match what wa
 
 @dg.asset(partitions_def=MONTHLY, group_name=GROUP_PUBLISH, deps=["claim_outcomes", "denial_ledger", findings],
           description="Finance reports of the period (Excel workbook, self-contained HTML, per-provider remittance "
-                      "CSVs) and Great Expectations control checks with Data Docs, staged beside the published reports.",
+                      "CSVs and X12 835 files with provider_balances) and Great Expectations control checks with "
+                      "Data Docs, staged beside the published reports.",
           check_specs=[dg.AssetCheckSpec(f"gx_{k}", asset="reports", blocking=True, description=v)
                        for k, v in REPORT_CHECKS.items()])
 def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -220,9 +221,11 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with step("reports") as info:
         t0 = time.perf_counter()
         reports_mod.clear_folder(folder)
+        with warehouse.warehouse.connect(period) as con:  # what each provider's 835 pays, forwards and recovers
+            x12.record_balances(con, period)
         with warehouse.warehouse.connect(period, read_only=True) as con:
             paths = reports_mod.build(con, period, folder, mask_ids=warehouse.mask_recipient_ids)
-        info["detail"] = "workbook, HTML, remittance"
+        info["detail"] = "workbook, HTML, remittance, X12 835"
     with step("controls") as info:
         with warehouse.warehouse.connect(period, read_only=True) as con:
             results = controls.run(con, period, folder / "data_docs")
@@ -232,7 +235,8 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     yield dg.MaterializeResult(asset_key="reports", metadata={
         "workbook": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["workbook"].name)),
         "html": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["html"].name)),
-        "data_docs": dg.MetadataValue.path(str(warehouse.reports_path / period / "data_docs" / "index.html"))})
+        "data_docs": dg.MetadataValue.path(str(warehouse.reports_path / period / "data_docs" / "index.html")),
+        "x12_835_files": dg.MetadataValue.int(len(list(paths["x12"].glob("*.835"))))})
     for r in results:
         yield dg.AssetCheckResult(check_name=f"gx_{r.suite}", asset_key="reports", passed=r.success,
                                   metadata={"failed_expectations": "; ".join(r.failed) or "none"})

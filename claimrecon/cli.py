@@ -62,7 +62,8 @@ def _run(inbox: Path, period: str, warehouse: Path, reports: Path | None = None,
     out.print(f"published {result.warehouse} in {time.perf_counter() - t0:.1f} s")
     r = result.reports
     out.print(f"reports: {r / f'claimrecon_{period}.xlsx'}\n         {r / f'claimrecon_{period}.html'}\n"
-              f"         {r / 'remittance'}/ (one CSV per provider)\n         {r / 'data_docs' / 'index.html'} (GX Data Docs)")
+              f"         {r / 'remittance'}/ (one CSV per provider)\n         {r / 'x12'}/ (one X12 835 per provider)\n"
+              f"         {r / 'data_docs' / 'index.html'} (GX Data Docs)")
     return result.totals
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 from contracts.front_end import npi_check_digit
 
 CLAIM_COLS = ["icn", "line_no", "adjustment_ind", "original_icn", "received_date", "billing_provider_id", "recipient_id",
-              "procedure_code", "modifiers", "service_date", "units", "billed_amount", "place_of_service", "diagnosis_code"]
+              "procedure_code", "modifiers", "service_date", "units", "billed_amount", "place_of_service", "diagnosis_code",
+              "patient_control_number"]
 SA_COLS = ["sa_number", "line_no", "sa_status", "line_status", "recipient_id", "provider_id", "procedure_code", "modifiers",
            "start_date", "end_date", "authorized_units", "unit_rate", "waiver_program", "remote_exception_units",
            "case_manager_id"]
@@ -35,7 +36,7 @@ LOG_COLS = ["log_id", "provider_id", "staff_id", "recipient_id", "procedure_code
             "staff_location", "ratio", "tcm_flag", "narrative"]
 REC_COLS = ["recipient_id", "birth_date", "waiver_program", "span_start", "span_end", "living_arrangement",
             "sleep_start", "sleep_end"]
-PROV_COLS = ["provider_id", "name", "enrollment_start", "enrollment_end", "licenses", "case_management_agency"]
+PROV_COLS = ["provider_id", "name", "enrollment_start", "enrollment_end", "licenses", "case_management_agency", "tin"]
 STAFF_COLS = ["staff_id", "provider_id", "role", "hire_date", "end_date", "background_study_date", "high_school_graduate",
               "qualifying_experience_months", "postsecondary_years", "supervisor_staff_id", "training_hours_12m"]
 
@@ -125,6 +126,7 @@ class World:
         self.people: list[dict] = []  # bulk people
         self.pending: dict[str, Month] = {}
         self._build()
+        _x12_world(self)
 
     # ------------------------------------------------------------------ ids
     def new_npi(self) -> str:
@@ -685,6 +687,38 @@ def _provider_snapshot(w: World, k: int) -> list[dict]:
                            "case_management_agency": "N"}]
 
 
+# ---------------------------------------------------------------------------- X12 835 inputs (revision 2)
+# An atypical IHS agency enrolled with a UMPI (its 835 names the payee by the tax id on providers.csv, the
+# UMPI in REF*PQ) serving people of its own, whose claims carry the agency's own claim number
+# (patient_control_number, echoed as CLP01). Added after everything else, so the rest of the world keeps
+# its ids.
+
+def _x12_world(w: World) -> None:
+    n = len(w.providers)
+    pid = f"A{900_000_000 + n:09d}"
+    w.providers.append({"provider_id": pid, "name": f"Atypical IHS agency {n + 1}", "enrollment_start": "2020-01-01",
+                        "enrollment_end": "", "licenses": "245D_BASIC 245D_INTENSIVE", "case_management_agency": "N",
+                        "tin": f"{410_000_000 + n:09d}"})
+    w.umpi_people = []
+    for _ in range(2 * w.cfg["faults"]):  # each person's IHS by a worker of their own (one worker, one person at a time)
+        pmi = w.person(program="CADI")
+        w.sa_line(pmi, pid, "IHS_WT", 3000)
+        w.umpi_people.append((pmi, pid, w.staff_member(pid, "direct_support")))
+
+
+def _x12_month(w: World, m: Month, period: str, service_month: str) -> None:
+    for k, (pmi, pid, staff) in enumerate(w.umpi_people):
+        icn = w.new_icn(period)
+        line = 0
+        for d in month_days(service_month):
+            if d.weekday() in (1, 3):  # Tuesday and Thursday, 2 hours in person
+                w.contact(m, pid, staff, pmi, "IHS_WT", d, 10 * 60, 120)
+                line += 1
+                row = w.claim(m, period, icn, line, pid, pmi, "IHS_WT", d, 8)
+                row["patient_control_number"] = f"INV-{period.replace('-', '')}-{k + 1:04d}"
+                w.truth(m, period, row, "paid")
+
+
 def _write_pipe(path: Path, cols: list[str], rows: list[dict], total_col: str, extra_lines: list[str] = ()) -> None:
     buf = io.StringIO()
     buf.write("|".join(cols) + "\n")
@@ -735,6 +769,9 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
         if prev is not None:
             _adjustments(w, m, period, prev, prev_period)
         _rev2_adjustments(w, m, period, prev)
+
+
+        _x12_month(w, m, period, service_month)
         root = out / period
         for sub in ("claims", "authorizations", "service_logs", "reference"):
             (root / sub).mkdir(parents=True)

@@ -420,7 +420,7 @@ INSERTS = {
     "claims": """INSERT INTO claims SELECT $period, icn, CAST(line_no AS INTEGER), adjustment_ind, original_icn,
         CAST(received_date AS DATE), billing_provider_id, recipient_id, procedure_code, modifiers, pc.service_key,
         CAST(service_date AS DATE), CAST(units AS DECIMAL(12,2)), CAST(billed_amount AS DECIMAL(12,2)),
-        place_of_service, diagnosis_code, _extra, $files[_file + 1], _row, $shas[_file + 1]
+        place_of_service, diagnosis_code, _extra, $files[_file + 1], _row, $shas[_file + 1], patient_control_number
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
@@ -443,7 +443,8 @@ INSERTS = {
         CAST(span_start AS DATE), CAST(span_end AS DATE), living_arrangement, sleep_start, sleep_end, _extra,
         $files[_file + 1], _row, $shas[_file + 1] FROM _in""",
     "providers": """INSERT INTO providers SELECT $period, provider_id, name, CAST(enrollment_start AS DATE),
-        CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, $files[_file + 1], _row, $shas[_file + 1] FROM _in""",
+        CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, $files[_file + 1], _row, $shas[_file + 1],
+        tin FROM _in""",
     "staff": """INSERT INTO staff SELECT $period, staff_id, provider_id, role, CAST(hire_date AS DATE),
         CAST(end_date AS DATE), CAST(background_study_date AS DATE), high_school_graduate,
         CAST(qualifying_experience_months AS INTEGER), CAST(postsecondary_years AS DECIMAL(6,2)),

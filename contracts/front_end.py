@@ -37,6 +37,10 @@ FORMATS = {
     "pos": r"^\d{2}$",
     "proc": r"^[0-9A-Z]{5}$",
     "hhmm": r"^\d{2}:\d{2}$",
+    # revision 2, for the X12 835: nine ASCII digits; up to 38 printable ASCII characters without the 835's
+    # delimiters (* : ^ ~), not starting or ending with a space
+    "tin": r"^[0-9]{9}$",
+    "pcn": r"^[!-)+-9;-\]_-}]([ -)+-9;-\]_-}]{0,36}[!-)+-9;-\]_-}])?$",
 }
 
 
@@ -76,6 +80,7 @@ SPECS: dict[str, list[F]] = {
         F("billed_amount", "money", True),
         F("place_of_service", fmt="pos"),
         F("diagnosis_code", required=True, fmt="icd10"),
+        F("patient_control_number", fmt="pcn"),
     ],
     "authorizations": [
         F("sa_number", required=True, fmt="sa_number"),
@@ -132,6 +137,7 @@ SPECS: dict[str, list[F]] = {
         F("enrollment_end", "date"),
         F("licenses", fmt="enum", values=LICENSES, multi=True),
         F("case_management_agency", required=True, fmt="enum", values=("Y", "N")),
+        F("tin", fmt="tin"),
     ],
     "staff": [
         F("staff_id", required=True),

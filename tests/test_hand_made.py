@@ -99,7 +99,7 @@ def fe_line(**kw) -> str:
            "procedure_code": "H2014", "modifiers": "UC U3", "service_date": "2025-12-11", "units": "8",
            "billed_amount": "76.00", "place_of_service": "12", "diagnosis_code": "F84.0"}
     row.update(kw)
-    return "|".join(row[c] for c in CLAIM_COLS)
+    return "|".join(row.get(c, "") for c in CLAIM_COLS)
 
 
 FE_CASES = {  # rule -> the bad claim line (row numbers follow the detail lines)
