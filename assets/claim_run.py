@@ -11,6 +11,7 @@ killed run leaves the last good warehouse exactly as it was.
 
 import datetime as dt
 import json
+import os
 import time
 
 import dagster as dg
@@ -24,13 +25,16 @@ from claimrecon.progress import step
 from contracts.rules import catalog_version
 from pipelines.resources import InboxResource, RuleParametersResource, WarehouseResource
 
-MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2024-01-01")
+# Partition keys are the periods the CLI and the warehouse speak of (YYYY-MM); months (and the schedule that runs the
+# previous one) follow the agency's clock, not UTC.
+AGENCY_TIMEZONE = os.environ.get("CLAIMRECON_TIMEZONE", "America/Chicago")
+MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2024-01", fmt="%Y-%m", timezone=AGENCY_TIMEZONE)
 GROUP_INGEST, GROUP_JUDGE, GROUP_PUBLISH = "ingest", "judge", "publish"
 
 
 def _period(context) -> str:
-    """Monthly partition keys are YYYY-MM-01; the warehouse speaks of periods YYYY-MM."""
-    return context.partition_key[:7]
+    """The monthly partition key is the period, YYYY-MM."""
+    return context.partition_key
 
 
 def _record_step(con, context: dg.AssetExecutionContext, name: str, seconds: float, rows: int) -> None:

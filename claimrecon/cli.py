@@ -60,6 +60,7 @@ def _run(inbox: Path, period: str, warehouse: Path, reports: Path | None = None,
     result = run_period(inbox, period, warehouse, reports_dir=reports or "", show_recipient_ids=show_ids)
     out.print(_balance(result.totals, period))
     out.print(f"published {result.warehouse} in {time.perf_counter() - t0:.1f} s")
+    out.print(f"Dagster run {result.run_id} recorded in DAGSTER_HOME={result.dagster_home} (`make ui` opens it)")
     r = result.reports
     out.print(f"reports: {r / f'claimrecon_{period}.xlsx'}\n         {r / f'claimrecon_{period}.html'}\n"
               f"         {r / 'remittance'}/ (one CSV per provider)\n         {r / 'x12'}/ (one X12 835 per provider)\n"

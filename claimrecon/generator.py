@@ -351,8 +351,7 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
     elif rule == "GEN-AUTH-UNITS":
         sa_kw["units"] = 5
     elif rule == "IHS-REMOTE-CAP":
-        key, start, minutes, units = "IHS_WT_REMOTE", 19 * 60, 180, 12
-        sa_kw.update(start=d, end=d)  # a one-day line: 2,920 x 1/365 = 8 remote units
+        return _remote_cap_case(w, m, period, service_month)  # revision 2: per person (see below)
     elif rule == "GEN-PRICE":
         amount = SVC["IHS_WT"][2] * units + Decimal("5.00")
         expect = ("paid", "")
@@ -438,6 +437,92 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
         pass
     row = w.claim(m, period, icn, line, provider, pmi, key, d, units, amount=amount, received=received)
     w.truth(m, period, row, *expect)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Revision 2 of the judging engine (rules.md Clarifications 3-6, 13, 18): the order of judgement decides these.
+# Each case is a person of its own with staff of their own (their long contacts must not overlap anyone else's).
+
+def _clock_change(d: dt.date) -> bool:
+    """America/Chicago changes its clocks on this date (a day of 23 or 25 hours; contracts/clock.py)."""
+    from contracts.clock import day_offsets
+
+    return day_offsets([d])["change"][0] != 1440
+
+
+def _remote_cap_case(w: World, m: Month, period: str, service_month: str) -> None:
+    """IHS-REMOTE-CAP per person: two providers, two remote agreement lines, a remote-support year that ends on
+    the 15th of the service month. 30 days of year 0 before the month (30 x 96 = 2,880 units, the providers
+    taking turns) are paid first; a late claim for an earlier date of year 0 has 40 units of room (partial);
+    the month's second half is year 1 and counts apart (paid). Revision 1 capped each line alone: all paid."""
+    first = dt.date.fromisoformat(service_month + "-01")
+    start = first + dt.timedelta(days=15 - 365)  # year 0 = start .. first + 14
+    pmi = w.person()
+    provs = [w.ihs_providers[0][0], w.ihs_providers[1][0]]
+    staff = [w.staff_member(pr, "direct_support") for pr in provs]
+    for pr in provs:
+        w.sa_line(pmi, pr, "IHS_WT_REMOTE", 5000, start=start, end=SPAN[1])
+    w.sa_line(pmi, provs[0], "IHS_WT", 3000)
+    early = dt.date.fromisoformat(period + "-05")
+    before = [first - dt.timedelta(days=k) for k in range(1, 60)]  # 00:00-23:59 is 1,439 minutes only on a day
+    year0 = sorted([d for d in before if not _clock_change(d)][:30])  # without a clock change (Clar. 1)
+    year1 = [d for d in month_days(service_month) if d >= first + dt.timedelta(days=15) and not _clock_change(d)]
+    for i, d in enumerate(year0 + year1):
+        w.contact(m, provs[i % 2], staff[i % 2], pmi, "IHS_WT_REMOTE", d, 0, 1439)
+        row = w.claim(m, period, w.new_icn(period), 1, provs[i % 2], pmi, "IHS_WT_REMOTE", d, 96, received=early)
+        w.truth(m, period, row, "paid")
+    late = next(d for d in before if d < year0[0] and not _clock_change(d))
+    w.contact(m, provs[0], staff[0], pmi, "IHS_WT_REMOTE", late, 0, 1439)
+    row = w.claim(m, period, w.new_icn(period), 1, provs[0], pmi, "IHS_WT_REMOTE", late, 96)
+    w.truth(m, period, row, "partial", "IHS-REMOTE-CAP")
+
+
+def _rev2_engine_cases(w: World, m: Month, period: str, service_month: str) -> None:
+    """Agreement-line choice (Clar. 4), a pool whose units a capped line gives back (Clar. 3), a replacement of
+    a claim received earlier in the same month and a line billed again after a void (Clar. 6), and cents
+    (Clar. 13). Revision 1 denied the second line of each of the first four."""
+    d = month_days(service_month)[9]
+    ihs = w.ihs_providers[2 % len(w.ihs_providers)][0]
+    on = lambda day: dt.date.fromisoformat(f"{period}-{day:02d}")  # noqa: E731 - received dates
+
+    def person(*sa_lines: tuple[int, dt.date]) -> tuple[str, str]:
+        pmi = w.person()
+        for units, start in sa_lines:
+            w.sa_line(pmi, ihs, "IHS_WT", units, start=start)
+        return pmi, w.staff_member(ihs, "direct_support")
+
+    # Clar. 4: the earliest line has exactly the first line's 8 units; the second line draws from the next one
+    pmi, st = person((8, SPAN[0]), (100, SPAN[0] + dt.timedelta(days=200)))
+    icn = w.new_icn(period)
+    for n, day in enumerate((d, d + dt.timedelta(days=1)), start=1):
+        w.contact(m, ihs, st, pmi, "IHS_WT", day, 9 * 60, 120)
+        w.truth(m, period, w.claim(m, period, icn, n, ihs, pmi, "IHS_WT", day, 8), "paid")
+    # Clar. 3: 8 documented units; the first line is paid 6 (its agreement lines), the 2 it lost return to the pool
+    pmi, st = person((6, SPAN[0]), (2, SPAN[0] + dt.timedelta(days=200)))
+    w.contact(m, ihs, st, pmi, "IHS_WT", d, 9 * 60, 120)
+    w.truth(m, period, w.claim(m, period, w.new_icn(period), 1, ihs, pmi, "IHS_WT", d, 8, received=on(5)),
+            "partial", "GEN-AUTH-UNITS")
+    w.truth(m, period, w.claim(m, period, w.new_icn(period), 1, ihs, pmi, "IHS_WT", d, 2, received=on(6)), "paid")
+    # Clar. 6: a replacement of a claim received three days earlier in the same month, on an 8-unit agreement
+    pmi, st = person((8, SPAN[0]))
+    w.contact(m, ihs, st, pmi, "IHS_WT", d, 9 * 60, 120)
+    orig = w.claim(m, period, w.new_icn(period), 1, ihs, pmi, "IHS_WT", d, 8, received=on(5))
+    w.truth(m, period, orig, "paid")
+    w.truth(m, period, w.claim(m, period, w.new_icn(period), 1, ihs, pmi, "IHS_WT", d, 8, adj="4", orig=orig["icn"],
+                               received=on(8)), "paid")
+    # Clar. 6: voided, then billed again
+    pmi, st = person((8, SPAN[0]))
+    w.contact(m, ihs, st, pmi, "IHS_WT", d, 9 * 60, 120)
+    orig = w.claim(m, period, w.new_icn(period), 1, ihs, pmi, "IHS_WT", d, 8, received=on(5))
+    w.truth(m, period, orig, "paid")
+    w.truth(m, period, w.claim(m, period, w.new_icn(period), 1, ihs, pmi, "IHS_WT", d, 8, adj="1", orig=orig["icn"],
+                               received=on(6)), "voided")
+    w.truth(m, period, w.claim(m, period, w.new_icn(period), 1, ihs, pmi, "IHS_WT", d, 8, received=on(7)), "paid")
+    # Clar. 13: $38.02 for 4 units, 3 documented, 2 authorized: GEN-DOC-UNITS 9.51, GEN-AUTH-UNITS 9.50, CO-45 0.01
+    pmi, st = person((2, SPAN[0]))
+    w.contact(m, ihs, st, pmi, "IHS_WT", d, 9 * 60, 45)
+    w.truth(m, period, w.claim(m, period, w.new_icn(period), 1, ihs, pmi, "IHS_WT", d, 4, amount=Decimal("38.02")),
+            "partial", "GEN-DOC-UNITS")
 
 
 # ---------------------------------------------------------------------------- revision 2 service-log contracts
@@ -766,6 +851,7 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
         for _ in range(w.cfg["faults"]):
             for rule in CLAIM_FAULTS:
                 _fault(w, m, period, service_month, rule)
+            _rev2_engine_cases(w, m, period, service_month)
         if prev is not None:
             _adjustments(w, m, period, prev, prev_period)
         _rev2_adjustments(w, m, period, prev)

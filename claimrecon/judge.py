@@ -133,7 +133,7 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
     run_script(con, "service_groups.sql", {"period": period})
     params = {"period": period, **{k: v for k, v in snaps.items() if k != "staff_period"},
               "timely_months": p.timely_filing_months, "grace_months": p.replacement_grace_months,
-              "daily_equiv": p.daily_unit_equivalent}
+              "daily_equiv": p.daily_unit_equivalent, "remote_cap": p.remote_cap_units}
     for table in ("claim_outcomes", "denial_ledger"):
         con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
     # the buckets the log step tagged its work rows with (documentation is read by bucket)
@@ -147,7 +147,8 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
         ev = con.sql("SELECT * FROM claim_evidence").pl()
         if not ev.height:
             continue
-        outcomes, ledger = engine.judge(ev, p, con.sql("SELECT * FROM hist_remote").pl())
+        outcomes, ledger = engine.judge(ev, p, con.sql("SELECT * FROM hist_lines").pl(),
+                                        con.sql("SELECT icn, original_icn, received_date FROM adj_events").pl())
         del ev
         con.register("_out", outcomes.to_arrow(compat_level=pl.CompatLevel.newest()))
         con.execute(OUTCOME_INSERT, {"period": period})

@@ -10,16 +10,33 @@
 CREATE OR REPLACE TEMP TABLE cur_recipients AS SELECT * EXCLUDE (_bucket) FROM cur_recipients_all WHERE _bucket = $bucket;
 CREATE OR REPLACE TEMP TABLE sa_ok AS SELECT * EXCLUDE (_bucket) FROM sa_ok_all WHERE _bucket = $bucket;
 
--- Lines paid in earlier runs that still stand (not reversed earlier, not reversed by this period).
+-- Adjustments of this period in order of judgement: a void or replacement takes effect at its own place
+-- (received date, ICN), before its first line (Clar. 6). Every bucket reads them all (a handful).
+CREATE OR REPLACE TEMP TABLE adj_events AS
+SELECT a.icn, a.original_icn, min(k.received_date) AS received_date
+FROM adj_this a JOIN claims k ON k.period = $period AND k.icn = a.icn
+GROUP BY ALL;
+
+-- Remote-support years (IHS-REMOTE-CAP, Clar. 18): consecutive 365-day years per PERSON counted from the
+-- earliest start_date of the person's approved remote IHS agreement lines in the snapshot in force.
+CREATE OR REPLACE TEMP TABLE remote_first AS
+SELECT recipient_id, min(start_date) AS first_start FROM sa_ok WHERE is_ihs_remote GROUP BY ALL;
+
+-- Lines paid in earlier runs still standing when the period opens (not reversed in an earlier period).
+-- Lines an adjustment of THIS period reverses stay in, with the adjustment's place in order
+-- (rev_received, rev_icn): they count until the reversal (Clar. 5, 6; the engine applies it in order).
 CREATE OR REPLACE TEMP TABLE hist AS
 SELECT o.*, coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_daily, false) AS is_daily,
        coalesce(svc.is_wt, false) AS is_wt, coalesce(svc.is_cma, false) AS is_cma,
-       coalesce(svc.is_ihs_remote, false) AS is_ihs_remote
+       coalesce(svc.is_ihs_remote, false) AS is_ihs_remote,
+       CAST(floor(date_diff('day', rf.first_start, o.service_date) / 365) AS BIGINT) AS remote_year,
+       ev.received_date AS rev_received, ev.icn AS rev_icn
 FROM claim_outcomes o LEFT JOIN svc USING (service_key)
+LEFT JOIN remote_first rf ON rf.recipient_id = o.recipient_id
+LEFT JOIN adj_events ev ON ev.original_icn = o.icn
 WHERE o.period < $period AND o.row_type = 'line' AND o.paid_units > 0
   AND hash(o.recipient_id) % $buckets = $bucket
-  AND o.icn NOT IN (SELECT reverses_icn FROM claim_outcomes WHERE period < $period AND reverses_icn IS NOT NULL)
-  AND o.icn NOT IN (SELECT original_icn FROM adj_this);
+  AND o.icn NOT IN (SELECT reverses_icn FROM claim_outcomes WHERE period < $period AND reverses_icn IS NOT NULL);
 
 CREATE OR REPLACE TEMP TABLE judged AS
 -- ord: the order of judgement (received date, ICN, line) among the bucket's lines; every rule that
@@ -44,6 +61,7 @@ FROM log_rule_minutes WHERE _bucket = $bucket GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE claim_evidence AS
 WITH
+hist_auth AS (SELECT sa_number, sa_line_no, sum(paid_units) AS hist_auth_units FROM hist GROUP BY ALL),
 elig AS (
     SELECT j.ord, list(DISTINCT r.waiver_program ORDER BY r.waiver_program) AS programs,
            arg_max(r.living_arrangement, r.span_start) AS living_arrangement
@@ -60,20 +78,6 @@ origp AS (   -- GEN-TIMELY (Clarification 7): the version a replacement directly
                                AND o.icn = a.original_icn AND o.row_type = 'line'), 0) > 0 END AS paid,
            CAST(last_day(CAST(a.original_period || '-01' AS DATE)) + to_months($grace_months) AS DATE) AS grace_limit
     FROM adj_this a WHERE a.adjustment_ind = '4' AND a.original_icn IN (SELECT original_icn FROM judged)),
-dup_key AS (   -- services billed more than once this period: the first line in order of judgement stands
-    SELECT recipient_id, billing_provider_id, procedure_code, modifiers, service_date, units, min(ord) AS first_ord
-    FROM judged GROUP BY ALL HAVING count(*) > 1),
-dup_in AS (
-    SELECT j.ord, f.icn AS first_icn
-    FROM judged j JOIN dup_key k USING (recipient_id, billing_provider_id, procedure_code, modifiers, service_date, units)
-    JOIN judged f ON f.ord = k.first_ord
-    WHERE j.ord > k.first_ord),
-dup_hist AS (
-    SELECT j.ord, min(h.icn) AS dup_icn
-    FROM judged j JOIN hist h ON h.recipient_id = j.recipient_id AND h.billing_provider_id = j.billing_provider_id
-         AND h.procedure_code = j.procedure_code AND h.modifiers = j.modifiers AND h.service_date = j.service_date
-         AND h.billed_units = j.units AND h.icn IS DISTINCT FROM j.original_icn
-    GROUP BY j.ord),
 res AS (
     SELECT j.ord,
            bool_or(NOT ((j.is_wot AND r.res_crs_frs AND r.provider_id <> j.billing_provider_id AND coalesce(d.all_community, false))
@@ -88,33 +92,27 @@ inperson AS (
     SELECT DISTINCT j.ord FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND s.is_ihs_in_person
          AND j.service_date BETWEEN s.start_date AND s.end_date
     WHERE j.is_ihs_remote),
-daytype AS (
-    SELECT ord, recipient_id, service_date, is_daily AS t FROM judged WHERE is_wt AND is_ihs_in_person
-    UNION ALL
-    SELECT 0, recipient_id, service_date, is_daily FROM hist WHERE is_wt AND is_ihs_in_person),
-dayfirst AS (SELECT recipient_id, service_date, t, min(ord) AS first_ord FROM daytype GROUP BY ALL),
-dayover AS (
-    SELECT j.ord, f.first_ord AS other_first_ord
-    FROM judged j JOIN dayfirst f ON f.recipient_id = j.recipient_id AND f.service_date = j.service_date
-         AND f.t <> j.is_daily AND f.first_ord < j.ord
-    WHERE j.is_wt AND j.is_ihs_in_person),
 conflict AS (
     SELECT j.ord, string_agg(DISTINCT s.service_key, ' ') AS other_service_sa
     FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND s.provider_id = j.billing_provider_id
          AND j.service_date BETWEEN s.start_date AND s.end_date AND NOT (coalesce(s.is_cm, false) OR coalesce(s.is_cma, false))
     WHERE j.is_cm OR j.is_cma GROUP BY j.ord),
-aide_first AS (
-    SELECT recipient_id, service_date, arg_min(billing_provider_id, ord) AS first_provider
-    FROM (SELECT ord, recipient_id, service_date, billing_provider_id FROM judged WHERE is_cma
-          UNION ALL SELECT 0, recipient_id, service_date, billing_provider_id FROM hist WHERE is_cma)
-    GROUP BY ALL),
-sa_pick AS (
-    SELECT j.ord, s.sa_number, s.line_no AS sa_line_no, s.unit_rate, s.authorized_units, s.start_date AS sa_start,
-           s.end_date AS sa_end, s.remote_exception_units, s.waiver_program AS sa_program,
-           row_number() OVER (PARTITION BY j.ord ORDER BY s.sa_number, s.line_no) AS rn
+-- Clar. 4: the approved lines covering the claim line, in order of earliest start_date, sa_number, line_no.
+-- The engine draws from the first with enough units left at the line's place in order; the first is
+-- what a line alone on its agreement lines uses (sa_number ... below), the list is for the ordered pass.
+sa_cand AS (
+    SELECT j.ord, s.sa_number, s.line_no AS sa_line_no, CAST(s.unit_rate * 100 AS BIGINT) AS rate_cents,
+           CAST(s.authorized_units AS BIGINT) AS authorized_units, s.start_date AS sa_start, s.end_date AS sa_end,
+           coalesce(CAST(ha.hist_auth_units AS BIGINT), 0) AS hist_auth_units,
+           row_number() OVER (PARTITION BY j.ord ORDER BY s.start_date, s.sa_number, s.line_no) AS rn
     FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND s.provider_id = j.billing_provider_id
          AND s.procedure_code = j.procedure_code AND s.modifiers = j.modifiers
-         AND j.service_date BETWEEN s.start_date AND s.end_date),
+         AND j.service_date BETWEEN s.start_date AND s.end_date
+    LEFT JOIN hist_auth ha ON ha.sa_number = s.sa_number AND ha.sa_line_no = s.line_no),
+sa_pick AS (
+    SELECT ord, count(*) AS n_sa_cands,
+           list(struct_pack(sa_number, sa_line_no, rate_cents, authorized_units, hist_auth_units) ORDER BY rn) AS sa_cands
+    FROM sa_cand GROUP BY ord),
 auth_other AS (
     SELECT j.ord,
            bool_or(s.provider_id = j.billing_provider_id) AS other_service,
@@ -122,15 +120,38 @@ auth_other AS (
     FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND j.service_date BETWEEN s.start_date AND s.end_date
     WHERE j.ord NOT IN (SELECT ord FROM sa_pick)   -- only a line no agreement line covers needs the variant
     GROUP BY j.ord),
-cma_doc AS (SELECT DISTINCT recipient_id, provider_id AS billing_provider_id, service_date FROM log_rule_minutes
-            WHERE is_cma AND _bucket = $bucket),
-hist_doc AS (
+cma_doc AS (   -- Clar. 9: aide contacts behind a CM line (their documented minutes)
+    SELECT recipient_id, provider_id AS billing_provider_id, service_date, sum(duration_minutes) AS aide_minutes
+    FROM log_rule_minutes WHERE is_cma AND _bucket = $bucket GROUP BY ALL),
+hist_doc AS (  -- Clar. 3, 5: units earlier runs paid from the same documentation pool
     SELECT recipient_id, billing_provider_id, procedure_code, modifiers, service_date, sum(paid_units) AS hist_doc_units
     FROM hist GROUP BY ALL),
-hist_auth AS (SELECT sa_number, sa_line_no, sum(paid_units) AS hist_auth_units FROM hist GROUP BY ALL),
 hist_day AS (
     SELECT recipient_id, service_date, sum(paid_units * CASE WHEN is_daily THEN $daily_equiv ELSE 1 END) AS hist_day_units
-    FROM hist WHERE is_ihs_in_person GROUP BY ALL)
+    FROM hist WHERE is_ihs_in_person GROUP BY ALL),
+remote_k AS (   -- IHS-REMOTE-CAP: the line's remote-support year (per person, no proration)
+    SELECT j.ord, j.recipient_id, rf.first_start,
+           CAST(floor(date_diff('day', rf.first_start, j.service_date) / 365) AS BIGINT) AS remote_year
+    FROM judged j JOIN remote_first rf ON rf.recipient_id = j.recipient_id WHERE j.is_ihs_remote),
+remote_year AS (   -- ... its first day and its cap: 2,920 + the largest exception of the person's remote lines overlapping it
+    SELECT k.ord, k.remote_year, CAST(k.first_start + to_days(CAST(365 * k.remote_year AS INTEGER)) AS DATE) AS remote_year_start,
+           $remote_cap + CAST(coalesce(max(s.remote_exception_units), 0) AS BIGINT) AS remote_cap
+    FROM remote_k k LEFT JOIN sa_ok s ON s.recipient_id = k.recipient_id AND s.is_ihs_remote
+         AND s.start_date <= k.first_start + to_days(CAST(365 * k.remote_year + 364 AS INTEGER))
+         AND s.end_date >= k.first_start + to_days(CAST(365 * k.remote_year AS INTEGER))
+    GROUP BY ALL),
+hist_rem AS (SELECT recipient_id, remote_year, sum(paid_units) AS hist_remote_units FROM hist
+             WHERE is_ihs_remote GROUP BY ALL),
+hist_days AS (SELECT DISTINCT recipient_id, service_date FROM hist),
+hist_charged AS (   -- Clar. 3: the log contracts' units earlier runs' lines on the pool were charged with (their ledger)
+    SELECT h.recipient_id, h.billing_provider_id, h.procedure_code, h.modifiers, h.service_date,
+           list(struct_pack(rule_id := l.rule_id, units := CAST(l.units AS BIGINT)) ORDER BY l.rule_id, h.icn, h.line_no) AS hist_charges
+    FROM hist h JOIN denial_ledger l ON l.period = h.period AND l.icn = h.icn AND l.line_no = h.line_no
+         AND l.row_type = 'line' AND l.units > 0
+    JOIN rules r ON r.rule_id = l.rule_id AND r.kind = 'log'
+    WHERE h.rev_icn IS NULL
+      AND EXISTS (SELECT 1 FROM judged j WHERE j.recipient_id = h.recipient_id AND j.service_date = h.service_date)
+    GROUP BY ALL)
 SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_date, j.billing_provider_id,
        j.recipient_id, j.procedure_code, j.modifiers, j.service_key, j.service_date,
        CAST(j.units AS BIGINT) AS billed_units, CAST(j.billed_amount * 100 AS BIGINT) AS billed_cents,
@@ -156,26 +177,26 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        CASE WHEN j.adjustment_ind = '4' AND op.paid
             THEN greatest(CAST(j.service_date + to_months($timely_months) AS DATE), op.grace_limit)
             ELSE CAST(j.service_date + to_months($timely_months) AS DATE) END AS filing_limit,
-       -- duplicates
-       coalesce(dup_in.first_icn, dup_hist.dup_icn) AS duplicate_of,
        -- IHS service rules
        coalesce(res.residential_conflict, false) AS residential_conflict, res.residential_sa,
        inperson.ord IS NOT NULL AS has_inperson_sa,
-       dayover.ord IS NOT NULL AS day_overlap,
        conflict.other_service_sa,
-       af.first_provider,
-       -- authorization
-       sa.sa_number, sa.sa_line_no, CAST(sa.unit_rate * 100 AS BIGINT) AS rate_cents, CAST(sa.authorized_units AS BIGINT) AS authorized_units,
-       sa.sa_start, sa.sa_end, CAST(coalesce(sa.remote_exception_units, 0) AS BIGINT) AS remote_exception_units,
-       CASE WHEN sa.sa_number IS NOT NULL THEN NULL
+       -- authorization (Clar. 4: the candidate lines in order; the first is the line's when it is alone on them)
+       sa.sa_cands[1].sa_number AS sa_number, sa.sa_cands[1].sa_line_no AS sa_line_no,
+       sa.sa_cands[1].rate_cents AS rate_cents, sa.sa_cands[1].authorized_units AS authorized_units,
+       sa.sa_cands[1].hist_auth_units AS hist_auth_units, coalesce(sa.n_sa_cands, 0) AS n_sa_cands, sa.sa_cands,
+       CASE WHEN sa.ord IS NOT NULL THEN NULL
             WHEN coalesce(ao.other_service, false) THEN 'other_service'
             WHEN coalesce(ao.other_provider, false) THEN 'other_provider' ELSE 'none' END AS auth_variant,
-       coalesce(CAST(ha.hist_auth_units AS BIGINT), 0) AS hist_auth_units,
+       -- IHS-REMOTE-CAP: the person's remote-support year, its cap, and remote units earlier runs paid in it
+       ry.remote_year, ry.remote_year_start, ry.remote_cap, coalesce(CAST(hr.hist_remote_units AS BIGINT), 0) AS hist_remote_units,
+       -- history on the same person and date (duplicates, aide provider, daily/15-minute overlap: the ordered pass)
+       hdays.recipient_id IS NOT NULL AS hist_same_day,
        -- documentation
        coalesce(d.n_contacts, 0) AS n_contacts, coalesce(d.raw_minutes, 0) AS raw_minutes,
        coalesce(d.billable_minutes, 0) AS billable_minutes, d.log_ids,
-       cma_doc.recipient_id IS NOT NULL AS has_cma_contact,
-       coalesce(CAST(hd.hist_doc_units AS BIGINT), 0) AS hist_doc_units,
+       cma_doc.recipient_id IS NOT NULL AS has_cma_contact, coalesce(CAST(cma_doc.aide_minutes AS BIGINT), 0) AS aide_minutes,
+       coalesce(CAST(hd.hist_doc_units AS BIGINT), 0) AS hist_doc_units, hc.hist_charges,
        coalesce(CAST(hday.hist_day_units AS BIGINT), 0) AS hist_day_units,
        COLUMNS('^removed__')
 FROM judged j
@@ -183,14 +204,13 @@ LEFT JOIN elig USING (ord)
 LEFT JOIN born ON born.recipient_id = j.recipient_id
 LEFT JOIN cur_providers p ON p.provider_id = j.billing_provider_id
 LEFT JOIN origp op ON op.icn = j.original_icn
-LEFT JOIN dup_in USING (ord)
-LEFT JOIN dup_hist USING (ord)
 LEFT JOIN res USING (ord)
 LEFT JOIN inperson USING (ord)
-LEFT JOIN dayover USING (ord)
 LEFT JOIN conflict USING (ord)
-LEFT JOIN aide_first af ON af.recipient_id = j.recipient_id AND af.service_date = j.service_date AND j.is_cma
-LEFT JOIN (SELECT * FROM sa_pick WHERE rn = 1) sa USING (ord)
+LEFT JOIN sa_pick sa USING (ord)
+LEFT JOIN remote_year ry USING (ord)
+LEFT JOIN hist_rem hr ON hr.recipient_id = j.recipient_id AND hr.remote_year = ry.remote_year
+LEFT JOIN hist_days hdays ON hdays.recipient_id = j.recipient_id AND hdays.service_date = j.service_date
 LEFT JOIN auth_other ao USING (ord)
 LEFT JOIN docs d ON d.recipient_id = j.recipient_id AND d.billing_provider_id = j.billing_provider_id
      AND d.procedure_code = j.procedure_code AND d.modifiers = j.modifiers AND d.service_date = j.service_date
@@ -198,9 +218,19 @@ LEFT JOIN cma_doc ON cma_doc.recipient_id = j.recipient_id AND cma_doc.billing_p
      AND cma_doc.service_date = j.service_date
 LEFT JOIN hist_doc hd ON hd.recipient_id = j.recipient_id AND hd.billing_provider_id = j.billing_provider_id
      AND hd.procedure_code = j.procedure_code AND hd.modifiers = j.modifiers AND hd.service_date = j.service_date
-LEFT JOIN hist_auth ha ON ha.sa_number = sa.sa_number AND ha.sa_line_no = sa.sa_line_no
+LEFT JOIN hist_charged hc ON hc.recipient_id = j.recipient_id AND hc.billing_provider_id = j.billing_provider_id
+     AND hc.procedure_code = j.procedure_code AND hc.modifiers = j.modifiers AND hc.service_date = j.service_date
 LEFT JOIN hist_day hday ON hday.recipient_id = j.recipient_id AND hday.service_date = j.service_date;  -- (the engine puts the lines in order of judgement, ord)
 
--- Remote units already paid per agreement line and agreement year (for IHS-REMOTE-CAP).
-CREATE OR REPLACE TEMP TABLE hist_remote AS
-SELECT sa_number, sa_line_no, service_date, CAST(paid_units AS BIGINT) AS paid_units FROM hist WHERE is_ihs_remote;
+-- History the ordered pass reads line by line (engine._Sequence): earlier runs' paid lines on a person and date
+-- judged this period (duplicates, the day's first aide provider, daily vs 15-minute units) and every line
+-- an adjustment of this period reverses (its units return at the adjustment's place in order).
+CREATE OR REPLACE TEMP TABLE hist_lines AS
+SELECT h.icn, h.line_no, h.period, h.received_date, h.recipient_id, h.billing_provider_id, h.procedure_code, h.modifiers,
+       h.service_date, CAST(h.billed_units AS BIGINT) AS billed_units, CAST(h.paid_units AS BIGINT) AS paid_units,
+       h.sa_number, h.sa_line_no, h.is_ihs_in_person, h.is_daily, h.is_wt, h.is_cma, h.is_ihs_remote, h.remote_year,
+       h.rev_received, h.rev_icn
+FROM hist h
+WHERE h.rev_icn IS NOT NULL
+   OR EXISTS (SELECT 1 FROM judged j WHERE j.recipient_id = h.recipient_id AND j.service_date = h.service_date)
+ORDER BY h.period, h.received_date, h.icn, h.line_no;

@@ -44,13 +44,35 @@ FROM f_sa a JOIN f_sa b ON a.recipient_id = b.recipient_id AND a.is_wt AND a.is_
 JOIN rules r ON r.rule_id = 'AUTH-DAY-OVERLAP'
 ORDER BY a.sa_number, a.line_no, b.sa_number, b.line_no;
 
--- AUTH-REMOTE-OVER-CAP: remote units authorized above 2,920 a year (prorated) plus the exception.
+-- AUTH-REMOTE-OVER-CAP: per PERSON and remote-support year, as IHS-REMOTE-CAP counts it (rules.md revision 2):
+-- consecutive 365-day years from the earliest start of the person's approved remote IHS lines; the units authorized
+-- on the remote lines overlapping the year (a line running into several years spread evenly over its days, in
+-- hundredths of a unit, rounded down) above 2,920 plus the largest exception of those lines. No proration of the cap.
 INSERT INTO findings
-SELECT $period, 'AUTH-REMOTE-OVER-CAP', a.recipient_id, a.provider_id, NULL, a.sa_number, a.line_no, a.start_date, r.message, r.citation,
-       json_object('authorized_units', a.authorized_units, 'cap', $remote_cap * a.span_days // 365 + a.remote_exception_units)
-FROM f_sa a JOIN rules r ON r.rule_id = 'AUTH-REMOTE-OVER-CAP'
-WHERE a.is_ihs_remote AND a.authorized_units > $remote_cap * a.span_days // 365 + a.remote_exception_units
-ORDER BY a.sa_number, a.line_no;
+WITH rf AS (SELECT recipient_id, min(start_date) AS first_start FROM f_sa WHERE is_ihs_remote GROUP BY ALL),
+yl AS (   -- each remote line in each remote year it overlaps
+    SELECT a.*, rf.first_start, y.k,
+           CAST(rf.first_start + to_days(CAST(365 * y.k AS INTEGER)) AS DATE) AS ys,
+           CAST(rf.first_start + to_days(CAST(365 * y.k + 364 AS INTEGER)) AS DATE) AS ye
+    FROM f_sa a JOIN rf USING (recipient_id),
+         unnest(range(date_diff('day', rf.first_start, a.start_date) // 365,
+                      date_diff('day', rf.first_start, a.end_date) // 365 + 1)) AS y(k)
+    WHERE a.is_ihs_remote),
+py AS (
+    SELECT recipient_id, ys,
+           sum(CAST(authorized_units * 100 AS BIGINT) * (date_diff('day', greatest(start_date, ys), least(end_date, ye)) + 1)
+               // span_days) AS units_x100,
+           $remote_cap + max(remote_exception_units) AS cap,
+           arg_min(provider_id, (start_date, sa_number, line_no)) AS provider_id,
+           arg_min(sa_number, (start_date, sa_number, line_no)) AS sa_number,
+           arg_min(line_no, (start_date, sa_number, line_no)) AS line_no,
+           string_agg(sa_number || '-' || line_no, ' ' ORDER BY start_date, sa_number, line_no) AS lines
+    FROM yl GROUP BY ALL)
+SELECT $period, 'AUTH-REMOTE-OVER-CAP', py.recipient_id, py.provider_id, NULL, py.sa_number, py.line_no, py.ys, r.message, r.citation,
+       json_object('remote_year_start', py.ys, 'authorized_units', CAST(CAST(py.units_x100 AS DECIMAL(18,0)) * 0.01 AS DECIMAL(18,2)), 'cap', py.cap, 'lines', py.lines)
+FROM py JOIN rules r ON r.rule_id = 'AUTH-REMOTE-OVER-CAP'
+WHERE py.units_x100 > py.cap * 100
+ORDER BY py.recipient_id, py.ys;
 
 -- AUTH-DAILY-OVER-CAP: in-person IHS authorized above 64 units a day on average over the span.
 INSERT INTO findings
