@@ -146,7 +146,8 @@ def log_billability(context: dg.AssetExecutionContext, warehouse: WarehouseResou
 @dg.multi_asset(
     partitions_def=MONTHLY, group_name=GROUP_JUDGE,
     specs=[dg.AssetSpec("claim_outcomes", description="One row per claim line received in the period (plus reversal rows).",
-                        deps=[log_billability, "authorizations_extract", "claims_extract", "recipients_extract", "providers_extract"]),
+                        deps=[log_billability, "authorizations_extract", "claims_extract", "recipients_extract", "providers_extract",
+                              "facility_stays_extract"]),
            dg.AssetSpec("denial_ledger", deps=[log_billability],
                         description="One row per adjustment of a claim line: rule, CARC/RARC, citation, evidence."),
            dg.AssetSpec("payable_claims", deps=[log_billability],

@@ -458,6 +458,8 @@ def _evidence(ev: pl.DataFrame) -> pl.DataFrame:
         "pool_units_drawn_before": c("pool_units_drawn_before"), "aide_minutes": c("aide_minutes"),
         "units_used_that_day": c("units_used_that_day"), "remote_year_start": c("remote_year_start").cast(pl.Utf8),
         "remote_cap": c("remote_cap"), "remote_used": c("remote_used"), "day_overlap": c("day_overlap"),
+        # revision 2 (GEN-INPATIENT, CM-AGENCY); the date of death is PHI and stays out of the evidence
+        "facility_stay": c("facility_stay"), "case_management_agency": c("case_management_agency"),
     }
     return ev.select("_idx", pl.struct(**cols).struct.json_encode().alias("evidence"))
 

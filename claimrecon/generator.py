@@ -35,7 +35,8 @@ LOG_COLS = ["log_id", "provider_id", "staff_id", "recipient_id", "procedure_code
             "start_time", "end_time", "minutes", "delivery_mode", "contact_method", "two_way", "activity",
             "staff_location", "ratio", "tcm_flag", "narrative"]
 REC_COLS = ["recipient_id", "birth_date", "waiver_program", "span_start", "span_end", "living_arrangement",
-            "sleep_start", "sleep_end"]
+            "sleep_start", "sleep_end", "death_date"]
+STAY_COLS = ["recipient_id", "facility_type", "admit_date", "discharge_date"]  # reference/facility_stays.csv (revision 2)
 PROV_COLS = ["provider_id", "name", "enrollment_start", "enrollment_end", "licenses", "case_management_agency", "tin"]
 STAFF_COLS = ["staff_id", "provider_id", "role", "hire_date", "end_date", "background_study_date", "high_school_graduate",
               "qualifying_experience_months", "postsecondary_years", "supervisor_staff_id", "training_hours_12m"]
@@ -124,6 +125,7 @@ class World:
         self.recipients: list[dict] = []
         self.sa: list[dict] = []
         self.people: list[dict] = []  # bulk people
+        self.stays: list[dict] = []  # reference/facility_stays.csv (revision 2)
         self.pending: dict[str, Month] = {}
         self._build()
         _x12_world(self)
@@ -393,7 +395,7 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
             contact_kw["tcm_flag"] = "N"
     pmi = w.person(program=program, birth=birth, living=living, span=span)
     staff = w.twin(staff)  # a worker of the fault person's own (no overlap with other fault people)
-    sa_program = "CADI" if program == "TANF" else program
+    sa_program = program  # agreements for TCM_OR carry TANF (Clarification 10)
     if make_sa:
         w.sa_line(pmi, provider, key, sa_kw.pop("units", 3000), program=sa_program, **sa_kw)
     if make_contact:
@@ -437,6 +439,87 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
         pass
     row = w.claim(m, period, icn, line, provider, pmi, key, d, units, amount=amount, received=received)
     w.truth(m, period, row, *expect)
+
+
+# ---------------------------------------------------------------------------- revision 2 claim edits
+REV2_CLAIM_FAULTS = ["GEN-DECEASED", "GEN-PROGRAM", "GEN-INPATIENT", "IHS-FT-HOME", "CM-AGENCY"]
+
+
+def _rev2_people(w: World, spans: list[tuple[str, str, dt.date]], death: dt.date | None = None,
+                 birth: str = "1980-05-17") -> str:
+    """A person with one recipients.csv row per (program, living arrangement, span start) and a date of death."""
+    program, living, start = spans[0]
+    pmi = w.person(program=program, birth=birth, living=living, span=(start, SPAN[1]))
+    first = w.recipients[-1]
+    for program, living, start in spans[1:]:
+        w.recipients.append(dict(first, waiver_program=program, living_arrangement=living, span_start=start.isoformat()))
+    for r in w.recipients[-len(spans):]:
+        r["death_date"] = death.isoformat() if death else ""
+    return pmi
+
+
+def _rev2_claim_faults(w: World, m: Month, period: str, service_month: str) -> None:
+    """The revision-2 claim edits on people of their own, both sides of each boundary: death the day before vs. the
+    day of service; a TANF-only person's IHS, TCM without a TANF span, two spans where only one satisfies; the
+    admission day paid and the day after denied, a transfer date, case management on an inpatient date; family
+    training in the own home vs. the family home; case management by a provider that is not a CM agency."""
+    d = month_days(service_month)[9]
+    one = dt.timedelta(days=1)
+    ihs, ihs_staff = w.ihs_providers[0][0], w.ihs_providers[0][1][0]
+    cm, cms, aides = w.cm_agencies[0]
+    if not hasattr(w, "non_cm_provider"):  # an IHS agency whose case manager bills CM (CM-AGENCY)
+        w.non_cm_provider = w.provider(licenses="245D_BASIC", cm="N", name="Not a CM agency")
+        w.non_cm_manager = w.staff_member(w.non_cm_provider, "case_manager")
+    who = {"IHS_WT": (ihs, ihs_staff, 9 * 60, 120, 8), "IHS_FT": (ihs, ihs_staff, 9 * 60, 120, 8),
+           "CM": (cm, cms[0], 13 * 60, 45, 3), "CMA": (cm, aides[0], 14 * 60, 30, 2),
+           "TCM_OR": (w.tcm_provider, w.tcm_staff, 10 * 60, 30, 2)}
+
+    def line(pmi, key, day, rule="", provider=None, staff=None, sa=True):
+        prov, stf, start, minutes, units = who[key]
+        prov, stf = provider or prov, w.twin(staff or stf)  # a worker of the line's own (GEN-STAFF-OVERLAP)
+        if sa:
+            w.sa_line(pmi, prov, key, 3000, program="TANF" if key == "TCM_OR" else "CADI")
+        w.contact(m, prov, stf, pmi, key, day, start, minutes)
+        row = w.claim(m, period, w.new_icn(period), 1, prov, pmi, key, day, units)
+        w.truth(m, period, row, "denied" if rule else "paid", rule)
+
+    cadi = ("CADI", "own_home", SPAN[0])
+    tanf = ("TANF", "family_home", SPAN[0])
+    # GEN-DECEASED: died the day before the service vs. on the day of service
+    line(_rev2_people(w, [cadi], death=d - one), "IHS_WT", d, "GEN-DECEASED")
+    line(_rev2_people(w, [cadi], death=d), "IHS_WT", d)
+    # GEN-PROGRAM: IHS for a TANF-only person, TCM without a TANF span; two spans, each satisfying one service
+    line(_rev2_people(w, [tanf]), "IHS_WT", d, "GEN-PROGRAM")
+    line(_rev2_people(w, [cadi]), "TCM_OR", d, "GEN-PROGRAM")
+    both = _rev2_people(w, [tanf, ("CADI", "own_home", dt.date(2024, 6, 1))])
+    line(both, "TCM_OR", d)
+    line(both, "CM", d)
+    # GEN-INPATIENT: admitted the day before d until d + 3: admission day paid, the day after denied
+    p = _rev2_people(w, [cadi])
+    w.stays.append({"recipient_id": p, "facility_type": "hospital", "admit_date": (d - one).isoformat(),
+                    "discharge_date": (d + 3 * one).isoformat()})
+    line(p, "IHS_WT", d - one)
+    line(p, "IHS_WT", d, "GEN-INPATIENT", sa=False)
+    # a transfer on d (hospital to nursing facility): denied; the final discharge day paid
+    p = _rev2_people(w, [cadi])
+    w.stays += [{"recipient_id": p, "facility_type": "hospital", "admit_date": (d - 5 * one).isoformat(),
+                 "discharge_date": d.isoformat()},
+                {"recipient_id": p, "facility_type": "nursing_facility", "admit_date": d.isoformat(),
+                 "discharge_date": (d + 4 * one).isoformat()}]
+    line(p, "IHS_WT", d, "GEN-INPATIENT")
+    line(p, "IHS_WT", d + 4 * one, sa=False)
+    # still admitted (no discharge): case management is excepted, the aide is not
+    p = _rev2_people(w, [cadi])
+    w.stays.append({"recipient_id": p, "facility_type": "icf_dd", "admit_date": (d - 3 * one).isoformat(),
+                    "discharge_date": ""})
+    line(p, "CM", d)
+    line(p, "CMA", d, "GEN-INPATIENT")
+    # IHS-FT-HOME: family training in the own home vs. the family home (and two spans, one in the family home)
+    line(_rev2_people(w, [cadi]), "IHS_FT", d, "IHS-FT-HOME")
+    line(_rev2_people(w, [("CADI", "family_home", SPAN[0])]), "IHS_FT", d)
+    line(_rev2_people(w, [cadi, ("CADI", "family_home", dt.date(2024, 6, 1))]), "IHS_FT", d)
+    # CM-AGENCY: case management billed by a provider that is not a case management agency
+    line(_rev2_people(w, [cadi]), "CM", d, "CM-AGENCY", provider=w.non_cm_provider, staff=w.non_cm_manager)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -851,6 +934,7 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
         for _ in range(w.cfg["faults"]):
             for rule in CLAIM_FAULTS:
                 _fault(w, m, period, service_month, rule)
+            _rev2_claim_faults(w, m, period, service_month)
             _rev2_engine_cases(w, m, period, service_month)
         if prev is not None:
             _adjustments(w, m, period, prev, prev_period)
@@ -886,7 +970,7 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
         truth.append({"period": period, "icn": "", "line_no": "", "expected_outcome": "rejected",
                       "expected_rule": "FE-DUPLICATE-FILE", "source_file": f"{period}/service_logs/{dup.name}", "row_number": "0"})
         for name, cols, rows in (("recipients", REC_COLS, w.recipients), ("providers", PROV_COLS, _provider_snapshot(w, k)),
-                                 ("staff", STAFF_COLS, w.staff)):
+                                 ("staff", STAFF_COLS, w.staff), ("facility_stays", STAY_COLS, w.stays)):
             ref = root / "reference" / f"{name}.csv"
             _write_csv(ref, cols, rows)
             digest = hashlib.sha256(ref.read_bytes()).hexdigest()

@@ -38,6 +38,8 @@ KINDS: dict[str, Kind] = {
     "recipients": Kind("recipients", "reference", "recipients.csv", ",", None, "recipients"),
     "providers": Kind("providers", "reference", "providers.csv", ",", None, "providers"),
     "staff": Kind("staff", "reference", "staff.csv", ",", None, "staff"),
+    # revision 2, optional: a missing file means no stays (or, after a first drop, the previous snapshot)
+    "facility_stays": Kind("facility_stays", "reference", "facility_stays.csv", ",", None, "facility_stays"),
 }
 
 
@@ -439,9 +441,13 @@ INSERTS = {
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
-    "recipients": """INSERT INTO recipients SELECT $period, recipient_id, CAST(birth_date AS DATE), waiver_program,
-        CAST(span_start AS DATE), CAST(span_end AS DATE), living_arrangement, sleep_start, sleep_end, _extra,
-        $files[_file + 1], _row, $shas[_file + 1] FROM _in""",
+    "recipients": """INSERT INTO recipients BY NAME SELECT $period AS period, recipient_id,
+        CAST(birth_date AS DATE) AS birth_date, waiver_program, CAST(span_start AS DATE) AS span_start,
+        CAST(span_end AS DATE) AS span_end, living_arrangement, sleep_start, sleep_end,
+        CAST(death_date AS DATE) AS death_date, _extra AS extra_columns, $files[_file + 1] AS source_file,
+        _row AS source_row, $shas[_file + 1] AS file_sha256 FROM _in""",
+    "facility_stays": """INSERT INTO facility_stays SELECT $period, recipient_id, facility_type, CAST(admit_date AS DATE),
+        CAST(discharge_date AS DATE), _extra, $files[_file + 1], _row, $shas[_file + 1] FROM _in""",
     "providers": """INSERT INTO providers SELECT $period, provider_id, name, CAST(enrollment_start AS DATE),
         CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, $files[_file + 1], _row, $shas[_file + 1],
         tin FROM _in""",
@@ -495,7 +501,7 @@ def load_procedure_codes(con, period: str, path: Path) -> list[str]:
 def clear_period(con, period: str) -> None:
     """Re-running a month replaces everything that month loaded or produced."""
     for table in ("input_files", "rejected_records", "claims", "sa_lines", "contacts", "recipients", "providers",
-                  "staff", "procedure_codes", "log_billability", "claim_outcomes", "denial_ledger", "findings",
+                  "staff", "facility_stays", "procedure_codes", "log_billability", "claim_outcomes", "denial_ledger", "findings",
                   "claims_rejected", "claim_adjustments"):
         con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
 

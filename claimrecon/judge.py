@@ -24,6 +24,11 @@ def snapshot_periods(con: duckdb.DuckDBPyConnection, period: str) -> dict[str, s
     for key, table in (("sa_period", "sa_lines"), ("recipients_period", "recipients"),
                        ("providers_period", "providers"), ("staff_period", "staff")):
         out[key] = con.execute(f"SELECT coalesce(max(period), '0000-00') FROM {table} WHERE period <= ?", [period]).fetchone()[0]
+    # facility_stays (optional, revision 2): the latest drop that delivered the file, even one with no rows
+    # (an empty snapshot means no one is an inpatient); a month without the file keeps the previous snapshot.
+    out["stays_period"] = con.execute(
+        "SELECT coalesce(max(period), '0000-00') FROM input_files WHERE kind = 'facility_stays' AND status = 'loaded' "
+        "AND period <= ?", [period]).fetchone()[0]
     return out
 
 

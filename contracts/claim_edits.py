@@ -11,12 +11,14 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from contracts.rules import LOG_ORDER, PRECEDENCE, RULES, Parameters, passes
+from contracts.rules import LOG_ORDER, PRECEDENCE, RULES, WAIVER_PROGRAMS, Parameters, passes
 
 c = pl.col
 TRAINING_LICENSE = "245D_INTENSIVE"
 WOT_LICENSES = ["245D_BASIC", "245D_INTENSIVE", "144A_HCBS", "SENIOR_COMPANION", "245D_EXCLUDED"]
 FOSTER_LIKE = ["licensed_foster_family", "family_residential", "community_residential"]
+TCM_PROGRAM = "TANF"  # targeted case management (TCM_OR) needs a TANF span (001); every other service a waiver span
+FAMILY_HOME = "family_home"
 
 
 def units_from_minutes(minutes: pl.Expr, daily: pl.Expr, p: Parameters) -> pl.Expr:
@@ -46,19 +48,30 @@ def checks(p: Parameters) -> dict[str, pl.Expr]:
     lic = c("licenses").str.split(" ")
     # (no contract took minutes, e.g. a 0-minute contact: none of them names the line; GEN-DOC-UNITS does)
     all_unbillable_by = lambda rid: ~(c("all_unbillable") & (c("first_log_rule") == rid).fill_null(False))  # noqa: E731
+    programs, living = c("span_programs"), c("span_living")  # every span covering the date (Clarification 17)
     out: dict[str, pl.Expr] = {
+        "GEN-DECEASED": c("death_date").is_null() | (c("service_date") <= c("death_date")),
         "GEN-ELIGIBILITY": c("eligible"),
+        # waiver services (every service key but TCM_OR) need a waiver span; TCM_OR a TANF span
+        "GEN-PROGRAM": pl.when(c("is_tcm")).then(programs.list.contains(TCM_PROGRAM))
+                         .otherwise(programs.list.eval(pl.element().is_in(list(WAIVER_PROGRAMS))).list.any()),
+        # a waiver service on an inpatient date; case management (transition planning) and TCM excepted
+        "GEN-INPATIENT": c("is_cm") | c("is_tcm") | c("facility_stay").is_null(),
         "GEN-PROVIDER": c("provider_known") & c("provider_enrolled"),
         "GEN-TIMELY": c("within_filing_limit") | c("replacement_grace").fill_null(False),
         "GEN-DUPLICATE": c("duplicate_of").is_null(),
         "IHS-WAIVER": ~c("is_ihs") | c("ihs_waiver_ok"),
         "IHS-WT-ADULT": ~c("is_wt") | (c("age") >= 18).fill_null(True),
-        "IHS-FT-FOSTER": ~c("is_ft") | ~c("living_arrangement").is_in(FOSTER_LIKE).fill_null(False),
+        # fails only when every span covering the date is a foster-like arrangement (no span: GEN-ELIGIBILITY's)
+        "IHS-FT-FOSTER": ~c("is_ft") | living.is_null()
+                         | living.list.eval(~pl.element().is_in(FOSTER_LIKE)).list.any(),
+        "IHS-FT-HOME": ~c("is_ft") | living.list.contains(FAMILY_HOME),
         "IHS-LICENSE": (~(c("is_wt") | c("is_ft")) | lic.list.contains(TRAINING_LICENSE))
                        & (~c("is_wot") | lic.list.eval(pl.element().is_in(WOT_LICENSES)).list.any()),
         "IHS-RESIDENTIAL": ~c("residential_conflict"),
         "IHS-REMOTE-NO-INPERSON": ~c("is_ihs_remote") | c("has_inperson_sa"),
         "IHS-DAY-OVERLAP": ~c("day_overlap"),
+        "CM-AGENCY": ~(c("is_cm") | c("is_cma")) | (c("case_management_agency") == "Y"),
         "CM-CONFLICT": ~(c("is_cm") | c("is_cma")) | c("other_service_sa").is_null(),
         "CM-AIDE-ONE-PROVIDER": ~c("is_cma") | (c("first_provider") == c("billing_provider_id")).fill_null(True),
         "TCM-AGE": ~c("is_tcm") | (c("age") >= 14).fill_null(True),

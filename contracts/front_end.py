@@ -61,6 +61,7 @@ ACTIVITIES = ("check_in", "consultation", "support", "training", "supervision", 
               "social", "case_preparation", "provider_contact", "phone_contact", "mmis_entry", "assessment",
               "reassessment", "support_plan", "monitoring", "referral", "case_plan")
 LICENSES = ("245D_BASIC", "245D_INTENSIVE", "144A_HCBS", "SENIOR_COMPANION", "245D_EXCLUDED")
+FACILITY_TYPES = ("hospital", "nursing_facility", "icf_dd")
 LIVING = ("own_home", "family_home", "licensed_foster_family", "community_residential", "family_residential",
           "customized_living")
 
@@ -95,7 +96,7 @@ SPECS: dict[str, list[F]] = {
         F("end_date", "date", True),
         F("authorized_units", "dec", True),
         F("unit_rate", "money", True),
-        F("waiver_program", required=True, fmt="enum", values=WAIVERS),
+        F("waiver_program", required=True, fmt="enum", values=WAIVERS + ("TANF",)),  # TANF: TCM_OR (Clarification 10)
         F("remote_exception_units", "dec"),
         F("case_manager_id"),
     ],
@@ -129,6 +130,7 @@ SPECS: dict[str, list[F]] = {
         F("living_arrangement", required=True, fmt="enum", values=LIVING),
         F("sleep_start", fmt="hhmm"),
         F("sleep_end", fmt="hhmm"),
+        F("death_date", "date"),  # revision 2, optional (GEN-DECEASED)
     ],
     "providers": [
         F("provider_id", required=True, fmt="provider"),
@@ -152,6 +154,12 @@ SPECS: dict[str, list[F]] = {
         F("supervisor_staff_id"),
         F("training_hours_12m", "dec"),
     ],
+    "facility_stays": [  # revision 2 (GEN-INPATIENT)
+        F("recipient_id", required=True, fmt="pmi"),
+        F("facility_type", required=True, fmt="enum", values=FACILITY_TYPES),
+        F("admit_date", "date", True),
+        F("discharge_date", "date"),
+    ],
 }
 
 # The columns that name a record uniquely within one load (a repeat is FE-VALUE).
@@ -162,6 +170,7 @@ KEYS = {
     "providers": ("provider_id",),
     "staff": ("staff_id",),
     "recipients": ("recipient_id", "span_start"),
+    "facility_stays": ("recipient_id", "facility_type", "admit_date"),
 }
 
 
@@ -355,6 +364,11 @@ def _value_checks(kind: str) -> list[CheckSpec]:
     elif kind == "recipients":
         out.append(CheckSpec("FE-VALUE", "span_end", "span_end is before span_start",
                              (parsed_date("span_end") >= parsed_date("span_start")).fill_null(True)))
+        out.append(CheckSpec("FE-VALUE", "death_date", "death_date is before birth_date",
+                             (parsed_date("death_date") >= parsed_date("birth_date")).fill_null(True)))
+    elif kind == "facility_stays":
+        out.append(CheckSpec("FE-VALUE", "discharge_date", "discharge_date is before admit_date",
+                             (parsed_date("discharge_date") >= parsed_date("admit_date")).fill_null(True)))
     elif kind == "providers":
         out.append(CheckSpec("FE-VALUE", "enrollment_end", "enrollment_end is before enrollment_start",
                              (parsed_date("enrollment_end") >= parsed_date("enrollment_start")).fill_null(True)))
@@ -391,6 +405,14 @@ def check_specs(kind: str, catalog_keys: list[str] | None) -> list[CheckSpec]:
     for f in SPECS[kind]:
         specs += _field_checks(f)
     if catalog_keys is not None and "procedure_code" in columns(kind):
+        # Clarification 10: modifiers are required exactly for the codes the procedure catalog lists modifiers for
+        # (a code the catalog also lists without modifiers may come without them).
+        with_mods = {k.split("|", 1)[0] for k in catalog_keys if k.split("|", 1)[1]}
+        bare = {k.split("|", 1)[0] for k in catalog_keys if not k.split("|", 1)[1]}
+        specs.append(CheckSpec("FE-REQUIRED", "modifiers",
+                               "modifiers is required for this procedure code (the procedure catalog lists modifiers for it)",
+                               ~pl.col("procedure_code").is_in(sorted(with_mods - bare)).fill_null(False)
+                               | (pl.col("__mods") != "")))
         key = pl.concat_str([pl.col("procedure_code"), pl.lit("|"), pl.col("__mods")])
         specs.append(CheckSpec("FE-CODE", "procedure_code", "procedure_code and modifiers are not in the procedure catalog",
                                pl.col("procedure_code").is_null() | key.is_in(catalog_keys)))

@@ -211,7 +211,8 @@ CLAIM_EDITS: tuple[Rule, ...] = (
           "CO", "204", "N216", seeds=S0 + S1, evidence=("waiver_program",), revision=2),
     _rule("GEN-INPATIENT", "claim",
           "The person was an inpatient of a hospital, nursing facility or ICF/DD on the date of service (admission and "
-          "discharge dates excepted; case management excepted).",
+          "discharge dates excepted, except a transfer date that ends one stay and begins another; case management "
+          "excepted).",
           "42 CFR 441.301(b)(1)(ii): waiver services are for people who are not inpatients of a hospital, NF or ICF/IID",
           "CO", "96", "N30", evidence=("facility_stay",), revision=2),
     _rule("GEN-PROVIDER", "claim", "The billing provider is unknown or was not enrolled on the date of service.",

@@ -9,6 +9,7 @@
 
 CREATE OR REPLACE TEMP TABLE cur_recipients AS SELECT * EXCLUDE (_bucket) FROM cur_recipients_all WHERE _bucket = $bucket;
 CREATE OR REPLACE TEMP TABLE sa_ok AS SELECT * EXCLUDE (_bucket) FROM sa_ok_all WHERE _bucket = $bucket;
+CREATE OR REPLACE TEMP TABLE cur_stays AS SELECT * EXCLUDE (_bucket) FROM cur_stays_all WHERE _bucket = $bucket;
 
 -- Adjustments of this period in order of judgement: a void or replacement takes effect at its own place
 -- (received date, ICN), before its first line (Clar. 6). Every bucket reads them all (a handful).
@@ -62,13 +63,30 @@ FROM log_rule_minutes WHERE _bucket = $bucket GROUP BY ALL;
 CREATE OR REPLACE TEMP TABLE claim_evidence AS
 WITH
 hist_auth AS (SELECT sa_number, sa_line_no, sum(paid_units) AS hist_auth_units FROM hist GROUP BY ALL),
-elig AS (
+elig AS (   -- GEN-ELIGIBILITY: a span of any program covers the date (spans inclusive at both ends).
+    -- GEN-PROGRAM, IHS-WAIVER, IHS-FT-FOSTER, IHS-FT-HOME read every span covering the date: a rule passes when
+    -- any of them satisfies it (Clarification 17), so the programs and living arrangements are kept as lists.
     SELECT j.ord, list(DISTINCT r.waiver_program ORDER BY r.waiver_program) AS programs,
-           arg_max(r.living_arrangement, r.span_start) AS living_arrangement
+           list(DISTINCT r.living_arrangement ORDER BY r.living_arrangement) AS livings
     FROM judged j JOIN cur_recipients r ON r.recipient_id = j.recipient_id
          AND j.service_date BETWEEN r.span_start AND coalesce(r.span_end, DATE '9999-12-31')
     GROUP BY j.ord),
-born AS (SELECT recipient_id, min(birth_date) AS birth_date FROM cur_recipients GROUP BY 1),
+-- GEN-DECEASED: the date of death is "the same on every span"; where spans disagree the earliest date given is
+-- taken (a span without one does not clear another's). Ages: IHS-WT-ADULT, TCM-AGE.
+born AS (SELECT recipient_id, min(birth_date) AS birth_date, min(death_date) AS death_date FROM cur_recipients GROUP BY 1),
+stay_dates AS (   -- GEN-INPATIENT (Clarification 17): the stays that make the service date an inpatient date
+    -- strictly between admission and discharge (an open stay: every date after its admission) ...
+    SELECT j.ord, s.facility_type, s.admit_date, s.discharge_date
+    FROM judged j JOIN cur_stays s ON s.recipient_id = j.recipient_id
+         AND j.service_date > s.admit_date AND j.service_date < coalesce(s.discharge_date, DATE '9999-12-31')
+    UNION ALL   -- ... or one stay's discharge date that is another stay's admission date (a transfer)
+    SELECT j.ord, s2.facility_type, s2.admit_date, s2.discharge_date
+    FROM judged j JOIN cur_stays s1 ON s1.recipient_id = j.recipient_id AND s1.discharge_date = j.service_date
+    JOIN cur_stays s2 ON s2.recipient_id = j.recipient_id AND s2.admit_date = j.service_date AND s2.stay_id <> s1.stay_id),
+inpatient AS (   -- GEN-INPATIENT evidence: the first such stay, as text
+    SELECT ord, min(facility_type || ' ' || strftime(admit_date, '%Y-%m-%d') || '..'
+                    || coalesce(strftime(discharge_date, '%Y-%m-%d'), 'open')) AS facility_stay
+    FROM stay_dates GROUP BY ord),
 origp AS (   -- GEN-TIMELY (Clarification 7): the version a replacement directly replaces, the period that judged
               -- it ("paid" is that period's last day) and whether it was paid at least in part (judged earlier in
               -- this same run: grace_paid_originals, which claimrecon.judge fills and then judges the line again)
@@ -113,10 +131,10 @@ sa_pick AS (
     SELECT ord, count(*) AS n_sa_cands,
            list(struct_pack(sa_number, sa_line_no, rate_cents, authorized_units, hist_auth_units) ORDER BY rn) AS sa_cands
     FROM sa_cand GROUP BY ord),
-auth_other AS (
+auth_other AS (   -- GEN-AUTH-NONE CO-284 / CO-296: the service is the catalog's service key (Clarification 11)
     SELECT j.ord,
-           bool_or(s.provider_id = j.billing_provider_id) AS other_service,
-           bool_or(s.provider_id <> j.billing_provider_id AND s.procedure_code = j.procedure_code AND s.modifiers = j.modifiers) AS other_provider
+           bool_or(s.provider_id = j.billing_provider_id AND s.service_key IS DISTINCT FROM j.service_key) AS other_service,
+           bool_or(s.provider_id <> j.billing_provider_id AND s.service_key = j.service_key) AS other_provider
     FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND j.service_date BETWEEN s.start_date AND s.end_date
     WHERE j.ord NOT IN (SELECT ord FROM sa_pick)   -- only a line no agreement line covers needs the variant
     GROUP BY j.ord),
@@ -161,13 +179,18 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        elig.ord IS NOT NULL AS eligible,
        coalesce(list_has_any(elig.programs, ['BI', 'CAC', 'CADI', 'DD']), false) AS ihs_waiver_ok,
        array_to_string(elig.programs, ' ') AS waiver_program,
-       elig.living_arrangement,
+       elig.programs AS span_programs,   -- GEN-PROGRAM (every program covering the date)
+       elig.livings AS span_living,      -- IHS-FT-FOSTER, IHS-FT-HOME (every arrangement covering the date)
+       array_to_string(elig.livings, ' ') AS living_arrangement,
+       born.death_date,                  -- GEN-DECEASED
+       inpatient.facility_stay,          -- GEN-INPATIENT
        (year(j.service_date) - year(born.birth_date))
          - CASE WHEN strftime(j.service_date, '%m%d') < strftime(born.birth_date, '%m%d') THEN 1 ELSE 0 END AS age,
        -- the provider
        p.provider_id IS NOT NULL AS provider_known,
        coalesce(j.service_date BETWEEN p.enrollment_start AND coalesce(p.enrollment_end, DATE '9999-12-31'), false) AS provider_enrolled,
        coalesce(p.licenses, '') AS licenses,
+       p.case_management_agency,         -- CM-AGENCY
        -- timely filing (a replacement may also come within the grace months after the original was paid)
        j.received_date <= j.service_date + to_months($timely_months) AS within_filing_limit,
        -- GEN-TIMELY (Clarification 7): the grace runs to the same day $grace_months months after the last day of the
@@ -201,6 +224,7 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        COLUMNS('^removed__')
 FROM judged j
 LEFT JOIN elig USING (ord)
+LEFT JOIN inpatient USING (ord)
 LEFT JOIN born ON born.recipient_id = j.recipient_id
 LEFT JOIN cur_providers p ON p.provider_id = j.billing_provider_id
 LEFT JOIN origp op ON op.icn = j.original_icn

@@ -1,11 +1,16 @@
 -- Once per claim run, before the buckets of sql/claim_evidence.sql: the period's lines, agreements and
 -- people, each row tagged with its bucket (hash(recipient_id) % $buckets) so a bucket's facts are read
 -- by an integer filter instead of hashing every row again for every bucket.
--- Parameters: $period, $sa_period, $recipients_period, $providers_period, $buckets. Needs svc.
+-- Parameters: $period, $sa_period, $recipients_period, $providers_period, $stays_period, $buckets. Needs svc.
 
 CREATE OR REPLACE TEMP TABLE cur_recipients_all AS
 SELECT hash(recipient_id) % $buckets AS _bucket, * FROM recipients WHERE period = $recipients_period;
 CREATE OR REPLACE TEMP TABLE cur_providers AS SELECT * FROM providers WHERE period = $providers_period;
+-- GEN-INPATIENT: the inpatient stays in force (snapshot), each with an id of its own (a transfer needs two stays)
+CREATE OR REPLACE TEMP TABLE cur_stays_all AS
+SELECT hash(recipient_id) % $buckets AS _bucket, row_number() OVER (ORDER BY source_file, source_row) AS stay_id,
+       recipient_id, facility_type, admit_date, discharge_date
+FROM facility_stays WHERE period = $stays_period;
 CREATE OR REPLACE TEMP TABLE sa_ok_all AS   -- approved lines only: header A or T, line A
 SELECT hash(s.recipient_id) % $buckets AS _bucket, s.*, svc.* EXCLUDE (service_key)
 FROM sa_lines s LEFT JOIN svc USING (service_key)

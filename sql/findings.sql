@@ -82,6 +82,16 @@ FROM f_sa a JOIN rules r ON r.rule_id = 'AUTH-DAILY-OVER-CAP'
 WHERE a.is_ihs_in_person AND a.authorized_units * (CASE WHEN a.is_daily THEN $daily_equiv ELSE 1 END) > $daily_cap * a.span_days
 ORDER BY a.sa_number, a.line_no;
 
+-- AUTH-MAX-DEFAULT (revision 2): an in-person IHS line of 15-minute units authorizing exactly the daily maximum
+-- (64 units) on every day of its span: the lead agency must not default to the maximum allowable amount. Daily-unit
+-- lines are left out (one unit a day is the only amount a daily line can carry).
+INSERT INTO findings
+SELECT $period, 'AUTH-MAX-DEFAULT', a.recipient_id, a.provider_id, NULL, a.sa_number, a.line_no, a.start_date, r.message, r.citation,
+       json_object('authorized_units', a.authorized_units, 'span_days', a.span_days, 'daily_max', $daily_cap)
+FROM f_sa a JOIN rules r ON r.rule_id = 'AUTH-MAX-DEFAULT'
+WHERE a.is_ihs_in_person AND NOT a.is_daily AND a.authorized_units = $daily_cap * a.span_days
+ORDER BY a.sa_number, a.line_no;
+
 -- AUTH-RESIDENTIAL: IHS authorized beside CRS, customized living, FRS or ICS outside the exceptions
 -- (without training beside CRS/FRS, or with training beside customized living, from a separate provider).
 INSERT INTO findings
@@ -94,17 +104,29 @@ WHERE NOT ((a.is_wot AND b.res_crs_frs AND a.provider_id <> b.provider_id)
         OR (a.is_wt AND b.res_cust_living AND a.provider_id <> b.provider_id))
 ORDER BY a.sa_number, a.line_no, b.sa_number;
 
--- IL-CASELOAD: a case manager who served more than 30 distinct people in the month's documentation.
+-- IL-CASELOAD (revision 2): the distinct people whose approved agreement lines covering any day of the month name
+-- the case manager (case_manager_id), together with the people the case manager documented contacts for this
+-- period; more than 30 is a finding. The case manager is a roster case manager or any staff id an agreement names.
 INSERT INTO findings
-SELECT $period, 'IL-CASELOAD', NULL, c.provider_id, c.staff_id, NULL, NULL, NULL, r.message, r.citation,
-       json_object('people_served', count(DISTINCT c.recipient_id))
-FROM cur_contacts c JOIN svc USING (service_key)
-JOIN (SELECT staff_id FROM staff WHERE period = $staff_period AND role = 'case_manager') st USING (staff_id)
+WITH caseload AS (
+    SELECT case_manager_id AS staff_id, recipient_id, 'agreement' AS via FROM f_sa
+    WHERE case_manager_id IS NOT NULL AND case_manager_id <> ''
+      AND start_date <= CAST($period_end AS DATE) AND end_date >= CAST($period_start AS DATE)
+    UNION ALL
+    SELECT c.staff_id, c.recipient_id, 'contact' FROM cur_contacts c
+    JOIN staff st ON st.period = $staff_period AND st.staff_id = c.staff_id AND st.role = 'case_manager'
+    WHERE c.period = $period)
+SELECT $period, 'IL-CASELOAD', NULL, st.provider_id, k.staff_id, NULL, NULL, NULL, r.message, r.citation,
+       json_object('people_served', count(DISTINCT k.recipient_id),
+                   'people_on_agreements', count(DISTINCT k.recipient_id) FILTER (k.via = 'agreement'),
+                   'people_with_contacts', count(DISTINCT k.recipient_id) FILTER (k.via = 'contact'))
+FROM caseload k
+LEFT JOIN (SELECT staff_id, any_value(provider_id) AS provider_id FROM staff WHERE period = $staff_period GROUP BY 1) st
+     USING (staff_id)
 JOIN rules r ON r.rule_id = 'IL-CASELOAD'
-WHERE c.period = $period AND (svc.is_cm OR svc.is_tcm)
-GROUP BY c.provider_id, c.staff_id, r.message, r.citation
-HAVING count(DISTINCT c.recipient_id) > $caseload_max
-ORDER BY c.staff_id;
+GROUP BY st.provider_id, k.staff_id, r.message, r.citation
+HAVING count(DISTINCT k.recipient_id) > $caseload_max
+ORDER BY k.staff_id;
 
 -- IL-TRAINING: an active case manager with fewer than 12 in-service training hours in the last 12 months.
 INSERT INTO findings

@@ -56,7 +56,15 @@ CREATE TABLE IF NOT EXISTS contacts (
 CREATE TABLE IF NOT EXISTS recipients (
     period VARCHAR, recipient_id VARCHAR, birth_date DATE, waiver_program VARCHAR, span_start DATE, span_end DATE,
     living_arrangement VARCHAR, sleep_start VARCHAR, sleep_end VARCHAR, extra_columns VARCHAR,
-    source_file VARCHAR, source_row BIGINT, file_sha256 VARCHAR
+    source_file VARCHAR, source_row BIGINT, file_sha256 VARCHAR, death_date DATE
+);
+-- revision 2: date of death (GEN-DECEASED); a warehouse from before gains the column (loads insert by name)
+ALTER TABLE recipients ADD COLUMN IF NOT EXISTS death_date DATE;
+
+-- revision 2: inpatient stays (GEN-INPATIENT), an optional full snapshot like the other reference files
+CREATE TABLE IF NOT EXISTS facility_stays (
+    period VARCHAR, recipient_id VARCHAR, facility_type VARCHAR, admit_date DATE, discharge_date DATE,
+    extra_columns VARCHAR, source_file VARCHAR, source_row BIGINT, file_sha256 VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS providers (

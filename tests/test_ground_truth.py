@@ -5,7 +5,7 @@ from collections import Counter
 import polars as pl
 import pytest
 
-from claimrecon.generator import CLAIM_FAULTS, FE_FAULTS
+from claimrecon.generator import CLAIM_FAULTS, FE_FAULTS, REV2_CLAIM_FAULTS
 from tests.conftest import ro
 
 
@@ -42,7 +42,7 @@ def test_every_rule_is_exercised_and_found(demo):
     """Per rule: every expected denial found, and no unexpected one."""
     gt = pl.read_csv(demo["inbox"] / "ground_truth.csv", infer_schema=False)
     expected = set(gt["expected_rule"].drop_nulls().to_list())
-    assert set(CLAIM_FAULTS) - {"GEN-PRICE"} <= expected
+    assert set(CLAIM_FAULTS + REV2_CLAIM_FAULTS) - {"GEN-PRICE"} <= expected
     assert set(FE_FAULTS) | {"FE-DUPLICATE-FILE"} <= expected
     with ro(demo["warehouse"]) as con:
         found = dict(con.execute("SELECT primary_rule_id, count(*) FROM claim_outcomes WHERE row_type = 'line' "

@@ -88,8 +88,13 @@ def build() -> Book:  # noqa: PLR0915 - one row per call, read top to bottom
     cm_case("CM-STAFF pass: aide code by an aide", staff=aide1)
     cm_case("CM-AIDE-TASK support is direct service", ("denied", "CM-AIDE-TASK"), activity="support")
     cm_case("CM-AIDE-TASK pass: a referral", activity="referral")
-    cm_case("CM-AIDE-QUALIFIED employer not a CM agency", ("denied", "CM-AIDE-QUALIFIED"), prov=notcm,
+    # revision 2: the billing provider is not a CM agency, so CM-AGENCY (a claim edit) outranks the aide's
+    # CM-AIDE-QUALIFIED (a log contract, recorded too)
+    cm_case("CM-AGENCY aide billed by a provider that is not a CM agency", ("denied", "CM-AGENCY"), prov=notcm,
             staff=b.staff_member(notcm, "case_management_aide", supervisor_staff_id=cm1))
+    cm_case("CM-AGENCY case management by a provider that is not a CM agency", ("denied", "CM-AGENCY"), bill="CM",
+            doc="CM", prov=notcm, staff=b.staff_member(notcm, "case_manager"), units=3, minutes=45)
+    cm_case("CM-AGENCY pass: a case management agency", bill="CM", doc="CM", staff=cm1, units=3, minutes=45)
     cm_case("CM-AIDE-QUALIFIED pass: 6 months and a year of college", staff=b.staff_member(
         cma1, "case_management_aide", supervisor_staff_id=cm1, qualifying_experience_months=6, postsecondary_years=1))
     cm_case("CM-AIDE-QUALIFIED pass: exactly 12 months", staff=b.staff_member(
@@ -212,7 +217,9 @@ def build() -> Book:  # noqa: PLR0915 - one row per call, read top to bottom
     ihs_case("IHS-WT-ADULT pass: 18 that day", person=b.person(birth="2007-12-10"))
     ihs_case("IHS-WT-ADULT pass: without training at 17", key="IHS_WOT", person=b.person(birth="2007-12-11"))
     ihs_case("IHS-FT-FOSTER", ("denied", "IHS-FT-FOSTER"), key="IHS_FT", person=b.person(living="licensed_foster_family"))
-    ihs_case("IHS-FT-FOSTER pass: own home", key="IHS_FT")
+    ihs_case("IHS-FT-FOSTER pass: family home", key="IHS_FT", person=b.person(living="family_home"))
+    ihs_case("IHS-FT-HOME own home", ("denied", "IHS-FT-HOME"), key="IHS_FT")
+    ihs_case("IHS-FT-HOME pass: family home", key="IHS_FT", person=b.person(living="family_home"))
     ihs_case("IHS-LICENSE training without 245D intensive", ("denied", "IHS-LICENSE"), prov=basic, staff=ds_basic)
     ihs_case("IHS-LICENSE pass: without training, 245D basic", key="IHS_WOT", prov=basic, staff=ds_basic)
     ihs_case("IHS-LICENSE without training, no licence", ("denied", "IHS-LICENSE"), key="IHS_WOT", prov=nolic,
@@ -313,6 +320,10 @@ def build_findings(b: Book, w: dict) -> dict:
         b.sa_line(p, ihs, "IHS_WT", 100, start="2025-01-01", end="2025-12-31")
     # AUTH-DAILY-OVER-CAP: 10 days of in-person IHS, 64 a day at most
     for label, units in (("AUTH-DAILY-OVER-CAP", 641), ("AUTH-DAILY-OVER-CAP pass", 640)):
+        p = f[label] = b.person()
+        b.sa_line(p, ihs, "IHS_WT", units, start="2025-12-01", end="2025-12-10")
+    # AUTH-MAX-DEFAULT: exactly 64 units a day over a 10-day span (one unit less is not the default maximum)
+    for label, units in (("AUTH-MAX-DEFAULT", 640), ("AUTH-MAX-DEFAULT pass", 639)):
         p = f[label] = b.person()
         b.sa_line(p, ihs, "IHS_WT", units, start="2025-12-01", end="2025-12-10")
     # AUTH-RESIDENTIAL
