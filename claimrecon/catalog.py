@@ -113,6 +113,8 @@ TABLES = {
                    "control trailer count and total.",
     "claims": "Claim lines loaded from the MMIS extract (with provenance); `patient_control_number` (revision 2) is "
               "the provider's own claim number, echoed as CLP01 on the 835.",
+    "claim_adjustments": "One row per void or replacement accepted at the front end: the claim version it reverses "
+                         "(original_icn), the period that judged that version, and whether it is the same period.",
     "claims_rejected": "What can be read of claim lines rejected at the front end (so they appear in claim_outcomes).",
     "sa_lines": "Service agreement lines, one snapshot per period that delivered one.",
     "contacts": "Service contacts from the EVV/service logs (cumulative). start_minute/end_minute are the documented "

@@ -734,14 +734,21 @@ def _fe_faults(w: World, m: Month, period: str) -> list[tuple[str, str]]:
     return out
 
 
-def _adjustments(w: World, m: Month, period: str, prev: Month, prev_period: str) -> None:
-    """Voids, replacements and cross-month duplicates of last month's clean CM claims."""
+def _clean_cm_claims(month: Month) -> tuple[dict[str, list[dict]], list[str]]:
+    """A month's two-line CM claims (original, paid in full, not adjusted that month), by ICN in order."""
     cm_claims: dict[str, list[dict]] = {}
-    for r in prev.claims:
+    for r in month.claims:
         if r["procedure_code"] == "T1016" and r["adjustment_ind"] == "0":
             cm_claims.setdefault(r["icn"], []).append(r)
-    clean = [icn for icn, lines in cm_claims.items() if len(lines) == 2
-             and all(t["expected_outcome"] == "paid" for t in prev.truth if t["icn"] == icn)]
+    adjusted = {r["original_icn"] for r in month.claims if r["adjustment_ind"] != "0"}
+    unpaid = {t["icn"] for t in month.truth if t["expected_outcome"] != "paid"}  # one pass: a state month has 3 M
+    clean = [icn for icn, lines in cm_claims.items() if len(lines) == 2 and icn not in adjusted and icn not in unpaid]
+    return cm_claims, clean
+
+
+def _adjustments(w: World, m: Month, period: str, prev: Month, prev_period: str) -> None:
+    """Voids, replacements and cross-month duplicates of last month's clean CM claims."""
+    cm_claims, clean = _clean_cm_claims(prev)
     picks = clean[:3 * w.cfg["faults"]]
     for j, icn in enumerate(picks):
         lines = cm_claims[icn]
@@ -763,6 +770,89 @@ def _adjustments(w: World, m: Month, period: str, prev: Month, prev_period: str)
                 row.update(adjustment_ind="0", original_icn="")
                 m.claims.append(row)
                 w.truth(m, period, row, "denied", "GEN-DUPLICATE")
+
+
+def _rev2_adjustments(w: World, m: Month, period: str, prev: Month | None) -> None:
+    """Revision 2 adjustments (rules.md Clarification 6), on CM claims (two lines: CM, then CMA).
+
+    This month, on its own clean claims (taken from the end, away from next month's picks): a replacement
+    of a claim received earlier in the same month (the dates of service corrected, each new date
+    documented), and a void received before the claim it names (FE-ADJUSTMENT: unknown at that point; the
+    original stands). On last month's clean claims (after `_adjustments`' picks): a replacement that is
+    itself replaced this month, a void that leaves out line 2 (FE-ADJUSTMENT, the original stands), and a
+    replacement whose line 2 fails FE-VALUE (the whole replacement is rejected, the original stands)."""
+    cm_claims, clean = _clean_cm_claims(m)
+    if len(clean) >= 2:
+        same, before = clean[-1], clean[-2]
+        new = w.new_icn(period)
+        for r in cm_claims[same]:
+            day = dt.date.fromisoformat(r["service_date"]) + dt.timedelta(days=1)
+            cm_agency = next(a for a in w.cm_agencies if a[0] == r["billing_provider_id"])
+            staff = cm_agency[1][0] if r["line_no"] == "1" else cm_agency[2][0]
+            w.contact(m, r["billing_provider_id"], staff, r["recipient_id"], "CM" if r["line_no"] == "1" else "CMA",
+                      day, 16 * 60, 45 if r["line_no"] == "1" else 30)
+            row = dict(r, icn=new, adjustment_ind="4", original_icn=same, received_date=f"{period}-20",
+                       service_date=day.isoformat())
+            m.claims.append(row)
+            w.truth(m, period, row, "paid")
+        new = w.new_icn(period)
+        for r in cm_claims[before]:
+            row = dict(r, icn=new, adjustment_ind="1", original_icn=before, received_date=f"{period}-03")
+            m.claims.append(row)
+            w.truth(m, period, row, "rejected", "FE-ADJUSTMENT")
+    if prev is None:
+        return
+    prev_claims, prev_clean = _clean_cm_claims(prev)
+    picks = prev_clean[3 * w.cfg["faults"]:3 * w.cfg["faults"] + 3]
+    if len(picks) < 3:
+        return
+    twice, short_void, half_bad = picks
+    first, second = w.new_icn(period), w.new_icn(period)
+    for r in prev_claims[twice]:  # one unit less on each line, then the replacement replaced: CM only, one unit less again
+        units = int(r["units"]) - 1
+        _, _, rate = SVC["CM" if r["line_no"] == "1" else "CMA"]
+        row = dict(r, icn=first, adjustment_ind="4", original_icn=twice, received_date=f"{period}-12",
+                   units=str(units), billed_amount=str(rate * units))
+        m.claims.append(row)
+        w.truth(m, period, row, "paid")
+        if r["line_no"] == "1":
+            row = dict(row, icn=second, original_icn=first, received_date=f"{period}-14", units=str(units - 1),
+                       billed_amount=str(rate * (units - 1)))
+            m.claims.append(row)
+            w.truth(m, period, row, "paid")
+    new = w.new_icn(period)
+    row = dict(prev_claims[short_void][0], icn=new, adjustment_ind="1", original_icn=short_void,
+               received_date=f"{period}-12")
+    m.claims.append(row)
+    w.truth(m, period, row, "rejected", "FE-ADJUSTMENT")
+    new = w.new_icn(period)
+    for r in prev_claims[half_bad]:
+        row = dict(r, icn=new, adjustment_ind="4", original_icn=half_bad, received_date=f"{period}-12")
+        if r["line_no"] == "2":
+            row.update(units="0", billed_amount="0.00")
+        m.claims.append(row)
+        w.truth(m, period, row, "rejected", "FE-VALUE" if r["line_no"] == "2" else "FE-ADJUSTMENT")
+
+
+def _repeated_log_key(w: World, m: Month, root: Path, period: str) -> list[dict]:
+    """A provider's re-export of one contact already in this drop (same provider_id and log_id): FE-VALUE,
+    the first row in file order stands (rules.md Clarification 14)."""
+    sample = dict(next(iter(m.logs.values()))[0])
+    path = root / "service_logs" / f"evv_reexport_{period}.csv"
+    _write_csv(path, LOG_COLS, [dict(sample, narrative="re-exported")])
+    return [{"period": period, "icn": "", "line_no": "", "expected_outcome": "rejected", "expected_rule": "FE-VALUE",
+             "source_file": f"{period}/service_logs/{path.name}", "row_number": "2"}]
+
+
+def _provider_snapshot(w: World, k: int) -> list[dict]:
+    """The providers snapshot of month k: month 1 adds an agency that bills nothing, month 2 resends month 0's
+    snapshot exactly (an older, superseded snapshot: loaded again and current, Clarification 14)."""
+    if k != 1:
+        return w.providers
+    b = "990000001"
+    return w.providers + [{"provider_id": b + str(npi_check_digit(b)), "name": "Agency enrolling next year",
+                           "enrollment_start": "2027-01-01", "enrollment_end": "", "licenses": "245D_BASIC",
+                           "case_management_agency": "N"}]
 
 
 # ---------------------------------------------------------------------------- X12 835 inputs (revision 2)
@@ -835,7 +925,7 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
     truth: list[dict] = []
     prev: Month | None = None
     prev_period = None
-    sent: set[str] = set()  # reference snapshot contents already written
+    sent: dict[str, str] = {}  # the reference snapshot in force, by kind (its content's SHA-256)
     for k in range(months):
         period = month_add(start, k)
         service_month = month_add(period, -1)
@@ -848,6 +938,9 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
             _rev2_engine_cases(w, m, period, service_month)
         if prev is not None:
             _adjustments(w, m, period, prev, prev_period)
+        _rev2_adjustments(w, m, period, prev)
+
+
         _x12_month(w, m, period, service_month)
         root = out / period
         for sub in ("claims", "authorizations", "service_logs", "reference"):
@@ -870,21 +963,22 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
         truth += [{"period": period, "icn": "", "line_no": "", "expected_outcome": "rejected", "expected_rule": r,
                    "source_file": f"{period}/service_logs/{bad.name}", "row_number": str(i + 2)}
                   for i, r in enumerate(["FE-PARSE", "FE-VALUE"])]
+        truth += _repeated_log_key(w, m, root, period)
         first_log = sorted((root / "service_logs").glob("evv_*.csv"))[0]
         dup = root / "service_logs" / f"zz_resent_{first_log.name}"
         shutil.copyfile(first_log, dup)
         truth.append({"period": period, "icn": "", "line_no": "", "expected_outcome": "rejected",
                       "expected_rule": "FE-DUPLICATE-FILE", "source_file": f"{period}/service_logs/{dup.name}", "row_number": "0"})
-        for name, cols, rows in (("recipients", REC_COLS, w.recipients), ("providers", PROV_COLS, w.providers),
+        for name, cols, rows in (("recipients", REC_COLS, w.recipients), ("providers", PROV_COLS, _provider_snapshot(w, k)),
                                  ("staff", STAFF_COLS, w.staff), ("facility_stays", STAY_COLS, w.stays)):
             ref = root / "reference" / f"{name}.csv"
             _write_csv(ref, cols, rows)
             digest = hashlib.sha256(ref.read_bytes()).hexdigest()
-            if digest in sent:  # an unchanged snapshot resent: skipped as already loaded, and reported
+            if sent.get(name) == digest:  # the snapshot in force resent: skipped, nothing changes, and reported
                 truth.append({"period": period, "icn": "", "line_no": "", "expected_outcome": "rejected",
                               "expected_rule": "FE-DUPLICATE-FILE", "source_file": f"{period}/reference/{ref.name}",
                               "row_number": "0"})
-            sent.add(digest)
+            sent[name] = digest  # an older, superseded snapshot resent is loaded and becomes current
         truth += m.truth
         prev, prev_period = m, period
     _write_csv(out / "ground_truth.csv", ["period", "icn", "line_no", "expected_outcome", "expected_rule", "source_file",

@@ -73,31 +73,64 @@ def relative_name(inbox: Path, path: Path) -> str:
 
 # ---------------------------------------------------------------------------- file registry
 
+#: Kinds whose drop is a record stream (each file new records) rather than the full current state.
+STREAMS = ("claims", "service_logs")
+
+
+def snapshot_in_force(con: duckdb.DuckDBPyConnection, period: str, kind: str) -> tuple[str | None, set[str]]:
+    """The snapshot of a kind in force for `period` before its own drop: the latest earlier period that
+    loaded that kind, and the SHA-256 of the files it loaded (never a later period's)."""
+    row = con.execute("SELECT max(period) FROM input_files WHERE kind = ? AND status = 'loaded' AND period < ?",
+                      [kind, period]).fetchone()
+    if row[0] is None:
+        return None, set()
+    shas = {r[0] for r in con.execute("SELECT file_sha256 FROM input_files WHERE kind = ? AND status = 'loaded' "
+                                       "AND period = ?", [kind, row[0]]).fetchall()}
+    return row[0], shas
+
+
 def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, files: dict[str, list[Path]]) -> dict:
-    """Hash every file; a file whose content was loaded before (another period, or earlier in this
-    inbox) is FE-DUPLICATE-FILE: skipped and reported. Returns {source_file: (kind, sha, status)}."""
+    """Hash every file and decide which are FE-DUPLICATE-FILE (skipped and reported), rules.md
+    Clarification 14. Returns {source_file: (kind, sha, status)}.
+
+    - Claims and service logs: a file whose content was loaded for an earlier period, or already appears
+      earlier in this drop, is a duplicate.
+    - Authorizations and reference snapshots: a drop is the full current state, so it is compared with the
+      snapshot in force (the latest earlier period's drop of that kind). A drop identical to it is skipped
+      (nothing changes); a drop identical to an older, superseded snapshot is loaded and becomes current.
+      A file repeated within one drop is loaded once.
+    Only earlier periods count: re-running a period after later ones reads its own files again."""
     earlier = {r[0]: r[1] for r in con.execute(
         "SELECT file_sha256, min(period || ' ' || source_file) FROM input_files "
-        "WHERE period <> ? AND status = 'loaded' GROUP BY 1", [period]).fetchall()}
-    seen: dict[str, str] = {}
+        "WHERE period < ? AND status = 'loaded' GROUP BY 1", [period]).fetchall()}
     plan: dict[str, tuple[str, str, str]] = {}
-    total, hashed = sum(len(v) for v in files.values()), 0
+    reasons: dict[str, str] = {}
+    total, done = sum(len(v) for v in files.values()), 0
     for kind, paths in files.items():
+        seen: dict[str, str] = {}
+        hashed = []
         for p in paths:
-            name = relative_name(inbox, p)
-            sha = sha256_of(p)
-            hashed += 1
-            progress.count(hashed, total, "files hashed")
-            if sha in earlier or sha in seen:
-                first = earlier.get(sha) or f"{period} {seen[sha]}"
-                plan[name] = (kind, sha, "duplicate")
-                con.execute("INSERT INTO rejected_records VALUES (?, ?, 0, ?, 'FE-DUPLICATE-FILE', ?, ?, ?)",
-                            [period, name, kind, f"same content as {first}: skipped, not loaded twice", name, sha])
-                con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'duplicate', NULL, 0, 0, NULL, NULL, NULL, ?)",
-                            [period, kind, name, sha, f"same content as {first}"])
+            hashed.append((relative_name(inbox, p), sha256_of(p)))
+            done += 1
+            progress.count(done, total, "files hashed")
+        in_force_period, in_force = (None, set()) if kind in STREAMS else snapshot_in_force(con, period, kind)
+        same_snapshot = bool(hashed) and in_force_period is not None and {sha for _, sha in hashed} == in_force
+        for name, sha in hashed:
+            if kind in STREAMS and sha in earlier:
+                reasons[name] = f"same content as {earlier[sha]}"
+            elif same_snapshot:
+                reasons[name] = f"the {kind} snapshot in force (loaded for {in_force_period}) has the same content: nothing changes"
+            elif sha in seen:
+                reasons[name] = f"same content as {period} {seen[sha]}"
             else:
                 seen[sha] = name
                 plan[name] = (kind, sha, "pending")
+                continue
+            plan[name] = (kind, sha, "duplicate")
+            con.execute("INSERT INTO rejected_records VALUES (?, ?, 0, ?, 'FE-DUPLICATE-FILE', ?, ?, ?)",
+                        [period, name, kind, f"{reasons[name]}: skipped, not loaded twice", name, sha])
+            con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'duplicate', NULL, 0, 0, NULL, NULL, NULL, ?)",
+                        [period, kind, name, sha, reasons[name]])
     return plan
 
 
@@ -176,6 +209,7 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
     # `_file` is the file's index in `names` until the insert (3 M repeated file names cost memory)
     frame = batch.rows
     fails = fe.validate(kind_name, frame, catalog_keys)
+    bad = None
     if fails.height:
         frame = frame.with_row_index("_idx")
         bad = frame.join(fails.with_columns(pl.col("_idx").cast(pl.UInt32)), on="_idx")
@@ -183,8 +217,13 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
                     bad.select("_file", "_row", "rule_id", "message", "_raw").iter_rows()]
         frame = frame.join(fails.select(pl.col("_idx").cast(pl.UInt32)), on="_idx", how="anti").drop("_idx")
     if kind_name == "claims":
-        frame, more = _claim_history_edits(con, period, frame)
+        frame, more, adjustments = _claim_history_edits(con, period, frame, _rejected_icns(batch, bad))
         rejects += [(names[f], *rest) for f, *rest in more]
+        con.execute("DELETE FROM claim_adjustments WHERE period = ?", [period])
+        if adjustments.height:
+            con.register("_adj", adjustments.to_arrow())
+            con.execute("INSERT INTO claim_adjustments SELECT * FROM _adj ORDER BY icn")
+            con.unregister("_adj")
     rejects.sort(key=lambda r: (r[0], r[1]))
     _insert_rejects(con, period, kind_name, dict(pending), rejects)
     if kind_name == "claims":
@@ -258,53 +297,116 @@ def _insert_rejected_claims(con, period, headers: dict[str, list[str]], rejects)
     con.unregister("_rc")
 
 
-def _claim_history_edits(con, period: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, list]:
-    """FE-ADJUSTMENT (needs the claim history) and ICNs already received in an earlier period.
+def _rejected_icns(batch: Batch, bad: pl.DataFrame | None) -> set[str]:
+    """The ICNs of claim lines rejected at the front end so far: by the contract (`bad`), or for their
+    structure (the ICN read from the raw text by its header position, when it can be)."""
+    icns = set(bad["icn"].drop_nulls().to_list()) if bad is not None and bad.height else set()
+    for raw in batch.files:
+        if "icn" in raw.header:
+            j = raw.header.index("icn")
+            icns.update(parts[j].strip() for _, _, ln in raw.rejects if len(parts := ln.split("|")) > j)
+    return icns
 
-    Claims are taken in order of judgement (received date, ICN, line). Whether an original claim
-    (adjustment_ind 0) is sound depends on its own lines only, so that is decided set-based; only
-    voids and replacements (a handful a month) depend on what came before them, and go one by one."""
+
+def _claim_history_edits(con, period: str, frame: pl.DataFrame,
+                         rejected_icns: set[str] = frozenset()) -> tuple[pl.DataFrame, list, pl.DataFrame]:
+    """FE-ADJUSTMENT that needs the claim history (rules.md Clarification 6), and ICNs already received
+    in an earlier period (FE-VALUE). Returns the surviving lines, the rejects and the period's valid
+    adjustments (the `claim_adjustments` rows: which claim each void or replacement reverses, the period
+    that judged it, and whether that is this period).
+
+    Claims are taken in order of judgement (received date, ICN, line; a claim at its first line). A void
+    or replacement names the claim's current version: an original or replacement not yet voided or
+    replaced, known from an earlier period or earlier in order this period (an adjustment earlier in order
+    than its original names a claim unknown at that point). A void carries exactly the line numbers of the
+    original's lines accepted at the front end. A void or replacement any line of which was rejected at
+    the front end (`rejected_icns`) is rejected whole and the original stands. Originals are sound on their
+    own lines alone, so they are decided set-based; only voids and replacements (a handful a month) depend
+    on what came before them, and go one by one."""
+    empty_adj = pl.DataFrame(schema=ADJ_SCHEMA)
     if frame.height == 0:
-        return frame, []
+        return frame, [], empty_adj
     c = pl.col
     frame = frame.with_row_index("_i")
-    inactive = {r[0] for r in con.execute(
-        "SELECT DISTINCT original_icn FROM claims WHERE period < ? AND adjustment_ind IN ('1','4')", [period]).fetchall()}
-    earlier = pl.DataFrame({"icn": [r[0] for r in con.execute(
-        "SELECT DISTINCT icn FROM claims WHERE period < ?", [period]).fetchall()]}, schema={"icn": pl.Utf8})
-    earlier_icns = set(earlier["icn"].to_list())
-    # ICNs already received in another period: a repeated key, not a new claim (FE-VALUE comes first).
-    bad = frame.join(earlier, on="icn", how="semi").select("_i", pl.lit("FE-VALUE").alias("rule_id"),
-                                                            pl.lit("icn was already received in another period").alias("message"))
-    claims = (frame.sort(["received_date", "icn", "line_no"]).with_row_index("_pos")
+    # ICNs already received in an earlier period: a repeated key, not a new claim (FE-VALUE comes first).
+    con.register("_icns", frame.select(c("icn").unique()).to_arrow())
+    try:
+        repeated = {r[0] for r in con.execute(
+            "SELECT DISTINCT icn FROM claims WHERE period < ? AND icn IN (SELECT icn FROM _icns)", [period]).fetchall()}
+    finally:
+        con.unregister("_icns")
+    bad = frame.filter(c("icn").is_in(list(repeated))).select(
+        "_i", pl.lit("FE-VALUE").alias("rule_id"), pl.lit("icn was already received in another period").alias("message"))
+    rejected_icns = set(rejected_icns) | repeated
+    # the claims this period's voids and replacements name, as earlier periods left them: each one's kind, the
+    # period that judged it, its accepted lines, and whether it was already voided or replaced
+    named = frame.filter(c("adjustment_ind").is_in(fe.ADJUSTING)).select(c("original_icn").drop_nulls().unique())
+    con.register("_named", named.to_arrow())
+    try:
+        hist = con.execute("""SELECT icn, any_value(adjustment_ind), min(period), list(DISTINCT line_no ORDER BY line_no)
+                              FROM claims WHERE period < ? AND icn IN (SELECT original_icn FROM _named)
+                              GROUP BY icn""", [period]).fetchall()
+        superseded = {r[0] for r in con.execute(
+            """SELECT DISTINCT original_icn FROM claims WHERE period < ? AND adjustment_ind IN ('1', '4')
+               AND original_icn IN (SELECT original_icn FROM _named)""", [period]).fetchall()}
+    finally:
+        con.unregister("_named")
+    kind_of = {icn: adj for icn, adj, _, _ in hist}
+    judged_in = {icn: per for icn, _, per, _ in hist}
+    lines_of = {icn: set(lines) for icn, _, _, lines in hist}
+    live = frame.join(bad.select("_i"), on="_i", how="anti")
+    claims = (live.sort(["received_date", "icn", c("line_no").cast(pl.Int64)]).with_row_index("_pos")
               .group_by("icn").agg(c("_pos").min(), c("adjustment_ind").first().alias("adj"),
                                    c("original_icn").first().alias("orig"),
+                                   c("line_no").cast(pl.Int64).alias("lines"),
                                    (pl.struct("adjustment_ind", "original_icn").n_unique() > 1).alias("disagree"))
               .sort("_pos"))
-    reason = (pl.when(c("disagree")).then(pl.lit("the lines of the claim disagree on adjustment_ind or original_icn"))
-              .when((c("adj") == "0") & c("orig").is_not_null())
-              .then(pl.lit("original_icn is given on an original claim (adjustment_ind 0)"))
-              .when(c("adj").is_in(["1", "4"]) & c("orig").is_null()).then(pl.lit("a void or replacement without original_icn")))
+    reason = (pl.when(c("disagree")).then(pl.lit("the lines of the claim disagree on adjustment_ind or original_icn")))
     claims = claims.with_columns(reason.alias("reason"))
-    # ICN -> position of the claims accepted so far; originals are accepted on their own lines alone
-    accepted = dict(claims.filter(c("reason").is_null() & ~c("adj").is_in(["1", "4"])).select("icn", "_pos").iter_rows())
+    # only the claims some adjustment names matter below (a state's month has a few hundred thousand claims)
+    named_claims = claims.join(named, left_on="icn", right_on="original_icn", how="semi")
+    pos_of = dict(named_claims.select("icn", "_pos").iter_rows())
+    # originals of this period are accepted on their own lines alone, at their place in order
+    for icn, lines in (named_claims.filter(c("reason").is_null() & ~c("adj").is_in(fe.ADJUSTING))
+                       .select("icn", "lines").iter_rows()):
+        kind_of[icn], judged_in[icn], lines_of[icn] = "0", period, set(lines)
+    this_period = {icn for icn, per in judged_in.items() if per == period}
     verdict: dict[str, str] = {}
-    for icn, pos, adj, orig, why in (claims.filter(c("adj").is_in(["1", "4"])).select("icn", "_pos", "adj", "orig", "reason")
-                                     .iter_rows()):
-        if why is None and orig not in earlier_icns and not (orig in accepted and accepted[orig] < pos):
-            why = "the void or replacement names a claim never received"
-        elif why is None and orig in inactive:
-            why = "the claim named by original_icn was already voided or replaced"
-        if why is None:
-            accepted[icn] = pos
-            inactive.add(orig)
-        else:
-            verdict[icn] = why
-    adj_bad = claims.filter(c("reason").is_not_null() & ~c("adj").is_in(["1", "4"])).select("icn", "reason")
+    accepted: list[tuple] = []
+    for icn, pos, adj, orig, lines, why in (claims.filter(c("adj").is_in(fe.ADJUSTING))
+                                            .select("icn", "_pos", "adj", "orig", "lines", "reason").iter_rows()):
+        reasons = [why] if why else []
+        if icn in rejected_icns:
+            reasons.append("another line of this void or replacement was rejected at the front end (the original stands)")
+        known = orig in kind_of and (orig not in this_period or pos_of.get(orig, -1) < pos)
+        if not orig:
+            pass  # the contract already rejected its lines (no original_icn)
+        elif not known and pos_of.get(orig, -1) > pos:
+            reasons.append("the claim named by original_icn comes later in order of judgement (unknown at this point)")
+        elif not known and (orig in pos_of or orig in rejected_icns):
+            reasons.append("the claim named by original_icn was rejected at the front end")
+        elif not known:
+            reasons.append("the void or replacement names a claim never received")
+        elif kind_of[orig] == "1":
+            reasons.append("the claim named by original_icn is a void (nothing is left to adjust)")
+        elif orig in superseded:
+            reasons.append("the claim named by original_icn was already voided or replaced (adjust its current version "
+                           "by its own ICN)")
+        elif adj == "1" and set(lines) != lines_of[orig]:
+            reasons.append("the void's line numbers differ from the original's accepted lines")
+        if reasons:
+            verdict[icn] = "; ".join(reasons)
+            continue
+        superseded.add(orig)
+        kind_of[icn], judged_in_orig = adj, judged_in[orig]
+        judged_in[icn], lines_of[icn] = period, set(lines)
+        this_period.add(icn)
+        accepted.append((period, icn, adj, orig, judged_in_orig, judged_in_orig == period))
+    adj_bad = claims.filter(c("reason").is_not_null() & ~c("adj").is_in(fe.ADJUSTING)).select("icn", "reason")
     if verdict:
         adj_bad = pl.concat([adj_bad, pl.DataFrame({"icn": list(verdict), "reason": list(verdict.values())},
                                                    schema={"icn": pl.Utf8, "reason": pl.Utf8})])
-    adj_rows = (frame.join(adj_bad, on="icn").join(bad.select("_i"), on="_i", how="anti")
+    adj_rows = (live.join(adj_bad, on="icn")
                 .select("_i", pl.lit("FE-ADJUSTMENT").alias("rule_id"), c("reason").alias("message")))
     idx = pl.concat([bad, adj_rows]).sort("_i")
     rejects: list = []
@@ -312,7 +414,13 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame) -> tuple[pl.Data
         rej = frame.join(idx, on="_i").sort("_i")
         rejects = list(rej.select("_file", "_row", "rule_id", "message", "_raw").iter_rows())
         frame = frame.join(idx.select("_i"), on="_i", how="anti")
-    return frame.drop("_i"), rejects
+    return frame.drop("_i"), rejects, pl.DataFrame(accepted, schema=ADJ_SCHEMA, orient="row")
+
+
+#: The interface to the judging step (`claim_adjustments`): one row per void or replacement accepted this
+#: period, the claim version it reverses, the period that judged that version, and whether it is this one.
+ADJ_SCHEMA = {"period": pl.Utf8, "icn": pl.Utf8, "adjustment_ind": pl.Utf8, "original_icn": pl.Utf8,
+              "original_period": pl.Utf8, "original_this_period": pl.Boolean}
 
 
 # `_file` is the record's index into $files / $shas (its file's name and SHA-256).
@@ -400,7 +508,7 @@ def clear_period(con, period: str) -> None:
     """Re-running a month replaces everything that month loaded or produced."""
     for table in ("input_files", "rejected_records", "claims", "sa_lines", "contacts", "recipients", "providers",
                   "staff", "facility_stays", "procedure_codes", "log_billability", "claim_outcomes", "denial_ledger", "findings",
-                  "claims_rejected"):
+                  "claims_rejected", "claim_adjustments"):
         con.execute(f"DELETE FROM {table} WHERE period = ?", [period])
 
 

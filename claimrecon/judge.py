@@ -148,7 +148,7 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
         raise ClaimreconError("log_rule_minutes mixes bucket counts: re-run log_billability for the period")
     buckets = used[0] if used[0] is not None else bucket_count(con, period)
     run_script(con, "claim_evidence_prep.sql", {**params, "buckets": buckets})
-    for b in range(buckets):
+    for b in _buckets_to_judge(con, period, buckets, p):
         run_script(con, "claim_evidence.sql", {**params, "bucket": b, "buckets": buckets})
         ev = con.sql("SELECT * FROM claim_evidence").pl()
         progress.count(b + 1, buckets, "buckets of people")
@@ -167,6 +167,42 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
         del outcomes, ledger
     run_script(con, "reversals_and_rejects.sql", {"period": period})
     return period_totals(con, period)
+
+
+def _buckets_to_judge(con, period: str, buckets: int, p: Parameters):
+    """Every bucket once, then again each bucket holding a replacement whose timely-filing grace turns on an
+    original judged earlier in this same run and paid (rules.md Clarification 7), until none is left. A
+    replacement comes after its original in order of judgement, so judging its bucket again with the grace
+    known changes nothing before it; a chain of same-period replacements takes one more round per link."""
+    todo = list(range(buckets))
+    while todo:
+        yield from todo
+        todo = _same_period_grace(con, period, buckets, p)
+
+
+def _same_period_grace(con, period: str, buckets: int, p: Parameters) -> list[int]:
+    """Clarification 7 for originals judged in this run: record those now known paid whose replacement is late
+    without the grace, and clear the judged rows of the replacements' buckets. Returns those buckets."""
+    params = {"p": period, "buckets": buckets, "timely": p.timely_filing_months}
+    found = con.execute("""
+        SELECT DISTINCT a.original_icn, hash(k.recipient_id) % $buckets AS bucket
+        FROM adj_this a JOIN claims k ON k.period = $p AND k.icn = a.icn
+        WHERE a.adjustment_ind = '4' AND a.original_this_period
+          AND a.original_icn NOT IN (SELECT icn FROM grace_paid_originals)
+          AND k.received_date > k.service_date + to_months($timely)
+          AND (SELECT sum(o.paid_units) FROM claim_outcomes o WHERE o.period = $p AND o.icn = a.original_icn
+               AND o.row_type = 'line') > 0""", params).fetchall()
+    if not found:
+        return []
+    redo = sorted({b for _, b in found})
+    con.executemany("INSERT INTO grace_paid_originals VALUES (?)", [[icn] for icn in sorted({i for i, _ in found})])
+    redo_rows = ("FROM claim_outcomes o WHERE o.period = $p AND o.row_type = 'line' "
+                 "AND list_contains($redo, hash(o.recipient_id) % $buckets)")
+    con.execute(f"""DELETE FROM denial_ledger l WHERE l.period = $p AND EXISTS (SELECT 1 {redo_rows}
+                    AND o.source_file = l.source_file AND o.source_row = l.source_row)""",
+                {"p": period, "buckets": buckets, "redo": redo})
+    con.execute(f"DELETE {redo_rows}", {"p": period, "buckets": buckets, "redo": redo})
+    return redo
 
 
 def period_totals(con, period: str) -> dict:

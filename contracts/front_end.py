@@ -1,10 +1,15 @@
 """Front-end edits (``FE-*``) as Pandera contracts over the raw string records of each input.
 
 A record that fails any check is rejected (never adjudicated) under the first failing check in
-catalog order: FE-PARSE, FE-REQUIRED, FE-FORMAT, FE-CODE, FE-VALUE. Checks are vectorised polars
+catalog order: FE-PARSE, FE-REQUIRED, FE-FORMAT, FE-CODE, FE-VALUE, FE-ADJUSTMENT (rules.md
+Clarification 12); its message lists every problem found, in that order. Checks are vectorised polars
 expressions; each Pandera check is *named by its rule id* so ``failure_cases`` routes each row.
 Messages name the column, never the value (values may be PHI; the raw record is kept only in
 the warehouse's ``rejected_records``).
+
+The record-level half of FE-ADJUSTMENT is here (a void or replacement without ``original_icn``, an
+original with one); what needs the claim history (unknown or superseded original, void lines, order of
+judgement, a rejected sibling line) is ``claimrecon.ingest``'s.
 """
 
 from __future__ import annotations
@@ -378,6 +383,23 @@ def _value_checks(kind: str) -> list[CheckSpec]:
     return out
 
 
+ADJUSTING = ("1", "4")  # adjustment_ind of a void and of a replacement
+
+
+def _adjustment_checks(kind: str) -> list[CheckSpec]:
+    """FE-ADJUSTMENT on one record alone (Clarification 12: a void or replacement without `original_icn`
+    is FE-ADJUSTMENT, not FE-REQUIRED)."""
+    if kind != "claims":
+        return []
+    adj, orig = pl.col("adjustment_ind"), pl.col("original_icn")
+    return [
+        CheckSpec("FE-ADJUSTMENT", "original_icn", "a void or replacement (adjustment_ind 1 or 4) without original_icn",
+                  ~adj.is_in(list(ADJUSTING)).fill_null(False) | orig.is_not_null()),
+        CheckSpec("FE-ADJUSTMENT", "original_icn", "original_icn is given on an original claim (adjustment_ind 0)",
+                  (adj != "0").fill_null(True) | orig.is_null()),
+    ]
+
+
 def check_specs(kind: str, catalog_keys: list[str] | None) -> list[CheckSpec]:
     specs: list[CheckSpec] = []
     for f in SPECS[kind]:
@@ -395,6 +417,7 @@ def check_specs(kind: str, catalog_keys: list[str] | None) -> list[CheckSpec]:
         specs.append(CheckSpec("FE-CODE", "procedure_code", "procedure_code and modifiers are not in the procedure catalog",
                                pl.col("procedure_code").is_null() | key.is_in(catalog_keys)))
     specs += _value_checks(kind)
+    specs += _adjustment_checks(kind)
     order = {r: i for i, r in enumerate(FE_ORDER)}
     return sorted(specs, key=lambda s: order[s.rule_id])  # stable: field order kept within a rule
 
@@ -410,9 +433,16 @@ def contract(kind: str, catalog_keys: list[str] | None = None) -> tuple[pa.DataF
     return schema, specs
 
 
+def problems_message(rules: list[str], details: list[str]) -> str:
+    """Every problem of one record, in catalog order: the first rule's problems as they are, the others
+    prefixed with their rule id (Clarification 12: the message lists every problem found)."""
+    first = rules[0]
+    return "; ".join(d if r == first else f"{r}: {d}" for r, d in zip(rules, details))
+
+
 def validate(kind: str, frame: pl.DataFrame, catalog_keys: list[str] | None = None) -> pl.DataFrame:
-    """Run the contract. Returns one row per failing record: (_idx, rule_id, message), the first
-    failing check in catalog order."""
+    """Run the contract. Returns one row per failing record: (_idx, rule_id, message): the rule of the
+    first failing check in catalog order, and a message listing every failing check."""
     schema, specs = contract(kind, catalog_keys)
     empty = pl.DataFrame(schema={"_idx": pl.Int64, "rule_id": pl.Utf8, "message": pl.Utf8})
     if frame.height == 0:
@@ -428,7 +458,10 @@ def validate(kind: str, frame: pl.DataFrame, catalog_keys: list[str] | None = No
     lookup = pl.DataFrame({"check_number": list(range(len(specs))),
                            "rule_id": [s.rule_id for s in specs], "message": [s.detail for s in specs]},
                           schema={"check_number": pl.Int32, "rule_id": pl.Utf8, "message": pl.Utf8})
-    first = (fc.select(pl.col("index").cast(pl.Int64).alias("_idx"), pl.col("check_number").cast(pl.Int32))
-             .group_by("_idx").agg(pl.col("check_number").min())
-             .join(lookup, on="check_number").select("_idx", "rule_id", "message").sort("_idx"))
-    return first
+    hits = (fc.select(pl.col("index").cast(pl.Int64).alias("_idx"), pl.col("check_number").cast(pl.Int32)).unique()
+            .join(lookup, on="check_number").sort("_idx", "check_number"))
+    first = hits.group_by("_idx", maintain_order=True).agg(
+        pl.col("rule_id").first(),
+        pl.when(pl.col("rule_id") == pl.col("rule_id").first()).then(pl.col("message"))
+          .otherwise(pl.col("rule_id") + ": " + pl.col("message")).str.join("; ").alias("message"))
+    return first.select("_idx", "rule_id", "message")

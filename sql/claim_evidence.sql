@@ -87,8 +87,15 @@ inpatient AS (   -- GEN-INPATIENT evidence: the first such stay, as text
     SELECT ord, min(facility_type || ' ' || strftime(admit_date, '%Y-%m-%d') || '..'
                     || coalesce(strftime(discharge_date, '%Y-%m-%d'), 'open')) AS facility_stay
     FROM stay_dates GROUP BY ord),
-origp AS (SELECT icn, min(period) AS period FROM claims
-          WHERE period <= $period AND icn IN (SELECT original_icn FROM judged) GROUP BY icn),
+origp AS (   -- GEN-TIMELY (Clarification 7): the version a replacement directly replaces, the period that judged
+              -- it ("paid" is that period's last day) and whether it was paid at least in part (judged earlier in
+              -- this same run: grace_paid_originals, which claimrecon.judge fills and then judges the line again)
+    SELECT a.original_icn AS icn, a.original_period AS period, a.original_this_period AS same_period,
+           CASE WHEN a.original_this_period THEN a.original_icn IN (SELECT icn FROM grace_paid_originals)
+                ELSE coalesce((SELECT sum(o.paid_units) FROM claim_outcomes o WHERE o.period = a.original_period
+                               AND o.icn = a.original_icn AND o.row_type = 'line'), 0) > 0 END AS paid,
+           CAST(last_day(CAST(a.original_period || '-01' AS DATE)) + to_months($grace_months) AS DATE) AS grace_limit
+    FROM adj_this a WHERE a.adjustment_ind = '4' AND a.original_icn IN (SELECT original_icn FROM judged)),
 res AS (
     SELECT j.ord,
            bool_or(NOT ((j.is_wot AND r.res_crs_frs AND r.provider_id <> j.billing_provider_id AND coalesce(d.all_community, false))
@@ -186,8 +193,13 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        p.case_management_agency,         -- CM-AGENCY
        -- timely filing (a replacement may also come within the grace months after the original was paid)
        j.received_date <= j.service_date + to_months($timely_months) AS within_filing_limit,
-       (j.adjustment_ind = '4' AND j.received_date <= last_day(CAST(strptime(op.period || '-01', '%Y-%m-%d') AS DATE)) + to_months($grace_months)) AS replacement_grace,
-       CAST(j.service_date + to_months($timely_months) AS DATE) AS filing_limit,
+       -- GEN-TIMELY (Clarification 7): the grace runs to the same day $grace_months months after the last day of the
+       -- period that judged the original (that month's last day when it has none), only when the original was paid
+       -- at least in part.
+       j.adjustment_ind = '4' AND coalesce(op.paid AND j.received_date <= op.grace_limit, false) AS replacement_grace,
+       CASE WHEN j.adjustment_ind = '4' AND op.paid
+            THEN greatest(CAST(j.service_date + to_months($timely_months) AS DATE), op.grace_limit)
+            ELSE CAST(j.service_date + to_months($timely_months) AS DATE) END AS filing_limit,
        -- IHS service rules
        coalesce(res.residential_conflict, false) AS residential_conflict, res.residential_sa,
        inperson.ord IS NOT NULL AS has_inperson_sa,

@@ -16,9 +16,16 @@ SELECT hash(s.recipient_id) % $buckets AS _bucket, s.*, svc.* EXCLUDE (service_k
 FROM sa_lines s LEFT JOIN svc USING (service_key)
 WHERE s.period = $sa_period AND s.sa_status IN ('A', 'T') AND s.line_status = 'A';
 
--- Valid voids and replacements received this period, and the claims they reverse.
+-- Valid voids and replacements received this period, and the claim versions they reverse: the front end's
+-- claim_adjustments (rules.md Clarification 6), with the period that judged each original and whether it is this one.
 CREATE OR REPLACE TEMP TABLE adj_this AS
-SELECT DISTINCT icn, adjustment_ind, original_icn FROM claims WHERE period = $period AND adjustment_ind IN ('1', '4');
+SELECT icn, adjustment_ind, original_icn, original_period, original_this_period FROM claim_adjustments
+WHERE period = $period;
+
+-- GEN-TIMELY (Clarification 7): originals judged earlier in this same run and paid at least in part, whose
+-- replacements get the filing grace. Empty at first; claimrecon.judge fills it after judging and judges again the
+-- buckets of the replacements concerned.
+CREATE OR REPLACE TEMP TABLE grace_paid_originals (icn VARCHAR);
 
 -- The lines judged this period (originals and replacements; voids only reverse).
 CREATE OR REPLACE TEMP TABLE period_claims AS

@@ -1,8 +1,11 @@
 -- Voids, replacements and rejected claim lines of the period, after the judged lines are in.
--- Parameter: $period. Needs adj_this (sql/claim_evidence.sql).
--- A void line reverses the original line with its line number (negated billed, paid and adjustments, CR-style).
--- Lines of the original without a matching void line, and every line of a replaced claim, get one more
--- row (row_type 'reversal') in this period. The money a period moves is sum(paid_amount) of its rows.
+-- Parameter: $period. Needs adj_this (sql/claim_evidence_prep.sql: the front end's claim_adjustments).
+-- A void's own lines are its judged rows (outcome 'voided'): each reverses the original's line with its line
+-- number (negated billed, paid and adjustments, CR-style); the front end accepts a void only when it carries
+-- exactly the line numbers of the original's accepted lines (rules.md Clarification 6). A replacement adds one
+-- row (row_type 'reversal', outcome 'replaced') per line of the version it supersedes, also when that version
+-- was judged earlier in this same period (orig_rows reads this period's judged lines too). The money a period
+-- moves is sum(paid_amount) of its rows.
 
 CREATE OR REPLACE TEMP TABLE orig_rows AS
 SELECT o.* FROM claim_outcomes o
@@ -20,13 +23,12 @@ WHERE v.period = $period AND v.adjustment_ind = '1'
 ORDER BY v.icn, v.line_no;
 
 INSERT INTO claim_outcomes
-SELECT $period, o.icn, o.line_no, 'reversal', a.adjustment_ind, CASE a.adjustment_ind WHEN '1' THEN 'voided' ELSE 'replaced' END,
+SELECT $period, o.icn, o.line_no, 'reversal', a.adjustment_ind, 'replaced',
        -o.billed_units, -o.billed_amount, -o.paid_units, -o.paid_amount, -o.adjusted_amount, NULL, o.sa_number, o.sa_line_no,
        o.recipient_id, o.billing_provider_id, o.procedure_code, o.modifiers, o.service_key, o.service_date,
        o.received_date, o.waiver_program, o.icn, o.period, o.source_file, o.source_row
 FROM orig_rows o JOIN adj_this a ON a.original_icn = o.icn
 WHERE a.adjustment_ind = '4'
-   OR NOT EXISTS (SELECT 1 FROM claims v WHERE v.period = $period AND v.icn = a.icn AND v.line_no = o.line_no)
 ORDER BY o.icn, o.line_no;
 
 INSERT INTO denial_ledger

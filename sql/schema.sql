@@ -27,6 +27,15 @@ CREATE TABLE IF NOT EXISTS claims_rejected (   -- what can be read of a rejected
     source_file VARCHAR, source_row BIGINT
 );
 
+-- Voids and replacements accepted at the front end (rules.md Clarification 6), one row per adjustment claim:
+-- the claim version it reverses (original_icn), the period that judged that version, and whether that is the
+-- adjustment's own period (a same-period original: the judging step releases its documentation, units and cap
+-- room at the replacement's place in order). Written by the claims ingest; read by the judging step.
+CREATE TABLE IF NOT EXISTS claim_adjustments (
+    period VARCHAR, icn VARCHAR, adjustment_ind VARCHAR, original_icn VARCHAR, original_period VARCHAR,
+    original_this_period BOOLEAN
+);
+
 CREATE TABLE IF NOT EXISTS sa_lines (
     period VARCHAR, sa_number VARCHAR, line_no INTEGER, sa_status VARCHAR, line_status VARCHAR,
     recipient_id VARCHAR, provider_id VARCHAR, procedure_code VARCHAR, modifiers VARCHAR, service_key VARCHAR,

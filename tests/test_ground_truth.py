@@ -1,5 +1,7 @@
 """The generator's demo months reproduce its ground truth for every FE-*, GEN-* and policy rule."""
 
+from collections import Counter
+
 import polars as pl
 import pytest
 
@@ -48,7 +50,8 @@ def test_every_rule_is_exercised_and_found(demo):
         price = con.execute("SELECT count(*) FROM denial_ledger WHERE rule_id = 'GEN-PRICE' AND carc = '45'").fetchone()[0]
     fe_claims = gt.filter(pl.col("source_file").str.contains("/claims/")).group_by("expected_rule").len()
     want = gt.filter(pl.col("icn").is_not_null() & pl.col("expected_rule").is_not_null()).group_by("expected_rule").len()
-    assert {r: n for r, n in want.iter_rows()} | {r: n for r, n in fe_claims.iter_rows()} == found
+    # a rule may be expected both on whole lines (e.g. FE-ADJUSTMENT on a replacement) and on raw records
+    assert dict(Counter(dict(want.iter_rows())) + Counter(dict(fe_claims.iter_rows()))) == found
     assert price >= 2
 
 
