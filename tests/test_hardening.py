@@ -264,3 +264,259 @@ def test_two_runs_at_once_one_is_refused(demo_copy):
     assert second.stderr.strip().count("\n") == 0
     record_reliability("Concurrency", "two `claimrecon run` processes for the same warehouse at once", 1,
                        "the second is refused with one line; the first completes; never two writers")
+
+
+# ================================================================ issue 13: hostile inbox files, round 2
+# Each defect of issue 13 has a test below that failed before the fix. `ingest_month` runs the same ingest
+# functions the Dagster assets run (discovery, registration, every kind's load) on a real DuckDB file:
+# fast enough for hypothesis; the full runs go through `claimrecon run`.
+
+import errno  # noqa: E402
+import shutil  # noqa: E402
+
+import duckdb  # noqa: E402
+import pytest  # noqa: E402
+
+from claimrecon import ingest  # noqa: E402
+from claimrecon.errors import ClaimreconError, RunRefused  # noqa: E402
+
+LOG_HEADER = ",".join(fe.columns("service_logs"))
+GOOD_NPI = "1234567893"  # the textbook NPI: a valid check digit
+
+
+def log_line(n: int, narrative: str = "note", **kw) -> str:
+    f = dict(zip(fe.columns("service_logs"), GOOD_LOG.split(",")))
+    f.update(log_id=f"L{n:06d}", narrative=narrative, **kw)
+    return ",".join(f.values())
+
+
+def ingest_month(inbox: Path, period: str, db: Path) -> Path:
+    """The ingest of `inbox_files` and the six `*_extract` assets, without the rest of the run."""
+    from claimrecon.paths import PROCEDURE_CODES
+    from claimrecon.warehouse import Warehouse
+    wh = Warehouse(db)
+    wh.begin(period)
+    with wh.connect(period) as con:
+        ingest.clear_period(con, period)
+        keys = ingest.load_procedure_codes(con, period, PROCEDURE_CODES)
+        plan = ingest.register_files(con, inbox, period, ingest.discover(inbox, period))
+        for kind in ingest.KINDS:
+            ingest.load_kind(con, inbox, period, kind, plan, keys)
+    return wh.staging_path(period)
+
+
+def conservation(db: Path, period: str) -> dict[str, tuple]:
+    """Per input file: (status, detail lines, loaded, rejected, reason), after checking that the counts
+    are those of the rows actually in the tables and that a file not read carries its reason."""
+    out = {}
+    with ro(db) as con:
+        for name, kind, status, detail, loaded, rejected, reason in con.execute(
+                "SELECT source_file, kind, status, detail_lines, loaded_rows, rejected_rows, reason FROM input_files "
+                "WHERE period = ? ORDER BY 1", [period]).fetchall():
+            if status == "loaded":
+                table = ingest.KINDS[kind].table
+                assert con.execute(f"SELECT count(*) FROM {table} WHERE period = ? AND source_file = ?",
+                                   [period, name]).fetchone()[0] == loaded, name
+                assert con.execute("SELECT count(*) FROM rejected_records WHERE period = ? AND source_file = ?",
+                                   [period, name]).fetchone()[0] == rejected, name
+                assert loaded + rejected == detail, name
+            else:
+                assert reason, f"{name} not read, and no reason recorded"
+            out[name] = (status, detail, loaded, rejected, reason)
+    return out
+
+
+def small_month(root: Path, period: str = "2026-01") -> Path:
+    """A month of one good claim line and nothing else: the base the single-defect tests add to."""
+    from claimrecon.generator import CLAIM_COLS
+    base = root / "inbox" / period
+    (base / "claims").mkdir(parents=True)
+    good = f"2026010100001|1|0||2026-01-10|{GOOD_NPI}|12345678|H2014|UC U3|2025-12-10|4|38.00|12|F84.0"
+    (base / "claims" / "c.txt").write_text("|".join(CLAIM_COLS) + "\n" + good + "\nTRL|1|38.00\n")
+    for sub in ("service_logs", "reference", "authorizations"):
+        (base / sub).mkdir()
+    return root / "inbox"
+
+
+def test_cr_only_service_log_is_read_record_by_record(tmp_path):
+    """Defect 1: a log file with CR-only line endings was one header line, loaded with 0 rows."""
+    inbox = small_month(tmp_path)
+    lines = [LOG_HEADER] + [log_line(i) for i in range(1, 6)]
+    (inbox / "2026-01" / "service_logs" / "mac.csv").write_bytes("\r".join(lines).encode() + b"\r")
+    more = [log_line(i) for i in range(11, 14)]  # other log ids: a repeated key would be FE-VALUE
+    (inbox / "2026-01" / "service_logs" / "mixed.csv").write_bytes(
+        (lines[0] + "\r\n" + more[0] + "\r" + more[1] + "\n" + more[2]).encode())
+    got = conservation(ingest_month(inbox, "2026-01", tmp_path / "w.duckdb"), "2026-01")
+    assert got["2026-01/service_logs/mac.csv"][:4] == ("loaded", 5, 5, 0)
+    assert got["2026-01/service_logs/mixed.csv"][:4] == ("loaded", 3, 3, 0)
+
+
+def test_unterminated_quote_costs_exactly_one_record(tmp_path):
+    """Defect 2: `"upset, said no` without its closing quote swallowed the records after it."""
+    inbox = small_month(tmp_path)
+    body = [log_line(1), log_line(2, '"upset, said no'), log_line(3), log_line(4, '"two\nlines, quoted"'), log_line(5)]
+    (inbox / "2026-01" / "service_logs" / "q.csv").write_text(LOG_HEADER + "\n" + "\n".join(body) + "\n")
+    db = ingest_month(inbox, "2026-01", tmp_path / "w.duckdb")
+    got = conservation(db, "2026-01")
+    assert got["2026-01/service_logs/q.csv"][:4] == ("loaded", 5, 4, 1)
+    with ro(db) as con:
+        rej = con.execute("SELECT row_number, rule_id, message FROM rejected_records WHERE source_file LIKE '%q.csv'").fetchall()
+        loaded = dict(con.execute("SELECT log_id, narrative FROM contacts WHERE source_file LIKE '%q.csv'").fetchall())
+    assert rej == [(3, "FE-PARSE", "unterminated quote: a quoted field never ends; this line was not read")]
+    assert loaded == {"L000001": "note", "L000003": "note", "L000004": "two\nlines, quoted", "L000005": "note"}
+
+
+def test_trailer_line_inside_a_csv_is_rejected_not_dropped(tmp_path):
+    """Defect 5: `TRL,…` in a CSV (read by the quoted-field path) vanished without a reject."""
+    inbox = small_month(tmp_path)
+    body = [log_line(1, '"quoted, narrative"'), "TRL,2,0", log_line(2)]
+    (inbox / "2026-01" / "service_logs" / "t.csv").write_text(LOG_HEADER + "\n" + "\n".join(body) + "\n")
+    (inbox / "2026-01" / "service_logs" / "u.csv").write_text(LOG_HEADER + "\n" + log_line(3) + "\nTRL,1,0\n")
+    db = ingest_month(inbox, "2026-01", tmp_path / "w.duckdb")
+    got = conservation(db, "2026-01")
+    assert got["2026-01/service_logs/t.csv"][:4] == ("loaded", 3, 2, 1)
+    assert got["2026-01/service_logs/u.csv"][:4] == ("loaded", 2, 1, 1)
+    with ro(db) as con:
+        assert con.execute("SELECT count(*) FROM rejected_records WHERE raw_record LIKE 'TRL,%' AND rule_id = 'FE-PARSE'"
+                           ).fetchone()[0] == 2
+
+
+def test_a_file_that_changes_after_registration_is_refused(tmp_path):
+    """Defect 6: the recorded SHA-256 was the registered one, not that of the bytes loaded."""
+    from claimrecon.paths import PROCEDURE_CODES
+    from claimrecon.warehouse import Warehouse
+    inbox = small_month(tmp_path)
+    log = inbox / "2026-01" / "service_logs" / "evv.csv"
+    log.write_text(LOG_HEADER + "\n" + log_line(1) + "\n")
+    wh = Warehouse(tmp_path / "w.duckdb")
+    wh.begin("2026-01")
+    with wh.connect("2026-01") as con:
+        keys = ingest.load_procedure_codes(con, "2026-01", PROCEDURE_CODES)
+        plan = ingest.register_files(con, inbox, "2026-01", ingest.discover(inbox, "2026-01"))
+        log.write_text(LOG_HEADER + "\n" + log_line(1) + "\n" + log_line(2) + "\n")  # still being written
+        with pytest.raises(RunRefused, match="evv.csv: the file changed after the run registered it"):
+            ingest.load_kind(con, inbox, "2026-01", "service_logs", plan, keys)
+        ingest.load_kind(con, inbox, "2026-01", "claims", plan, keys)  # an unchanged file loads
+        assert con.execute("SELECT count(*) FROM claims").fetchone()[0] == 1
+
+
+def _odd_entries(month: Path, outside: Path) -> None:
+    (month / "claims" / "second.TXT").write_text((month / "claims" / "c.txt").read_text()
+                                                 .replace("2026010100001|", "2026010100002|"))
+    outside.write_text("secret\n")
+    (month / "claims" / "link.txt").symlink_to(outside)
+    (month / "service_logs" / "inside_link.csv").symlink_to(month / "claims" / "c.txt")
+    (month / "service_logs" / "EVV.CSV").write_text(LOG_HEADER + "\n" + log_line(1) + "\n")
+    (month / "service_logs" / "notes.xlsx").write_bytes(b"PK\x03\x04binary")
+    (month / "service_logs" / "sub").mkdir()
+    (month / "service_logs" / "sub" / "evv.csv").write_text(LOG_HEADER + "\n")
+    (month / "service_logs" / "empty.csv").write_bytes(b"")
+    (month / "service_logs" / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    (month / "reference" / "Recipients.CSV").write_text("recipient_id,birth_date,waiver_program,span_start,span_end,"
+                                                        "living_arrangement,sleep_start,sleep_end\n"
+                                                        "12345678,1980-01-01,CADI,2024-01-01,,own_home,,\n")
+    (month / "reference" / "extra.csv").write_text("a\n")
+    (month / "readme.txt").write_text("hello")
+    (month / "misc").mkdir()
+    os.mkfifo(month / "service_logs" / "pipe.csv")
+
+
+def test_every_entry_of_the_month_folder_is_read_or_refused_with_its_reason(tmp_path):
+    """Defect 3: `*.TXT` and symlinks were skipped without a word. Names match case-insensitively; links
+    are refused and never followed; every other entry is in input_files with its reason."""
+    inbox = small_month(tmp_path)
+    month = inbox / "2026-01"
+    _odd_entries(month, tmp_path / "outside.txt")
+    got = conservation(ingest_month(inbox, "2026-01", tmp_path / "w.duckdb"), "2026-01")
+    status = {name.removeprefix("2026-01/"): (s, reason) for name, (s, _d, _l, _r, reason) in got.items()}
+    assert status["claims/second.TXT"][0] == "loaded" and got["2026-01/claims/second.TXT"][2] == 1
+    assert status["service_logs/EVV.CSV"][0] == "loaded"
+    assert status["reference/Recipients.CSV"][0] == "loaded"
+    assert status["claims/link.txt"] == ("refused", "a symbolic link that leads outside the inbox: refused, not followed")
+    assert status["service_logs/inside_link.csv"][0] == "refused" and "symbolic link" in status["service_logs/inside_link.csv"][1]
+    assert "does not match *.csv" in status["service_logs/notes.xlsx"][1]
+    assert "a folder inside service_logs/" in status["service_logs/sub"][1]
+    assert status["service_logs/empty.csv"] == ("loaded", "the file is empty")
+    assert status["service_logs/binary.csv"][1] == "the header names none of the expected columns"
+    assert "not a regular file" in status["service_logs/pipe.csv"][1]
+    assert "does not match" in status["reference/extra.csv"][1]
+    assert status["readme.txt"][0] == status["misc"][0] == "refused"
+    assert len(status) == 14  # every entry of the month's folder, each once
+
+
+def test_a_month_whose_claims_cannot_be_read_is_refused_not_published_empty(tmp_path):
+    """Defect 3: a month whose only claims file was skipped published zero claim lines, wiping the month."""
+    inbox = small_month(tmp_path)
+    claims = inbox / "2026-01" / "claims" / "c.txt"
+    shutil.move(claims, tmp_path / "c.txt")
+    claims.symlink_to(tmp_path / "c.txt")
+    with pytest.raises(RunRefused, match=r"no claims file of 2026-01 can be read \(2026-01/claims/c.txt: a symbolic "
+                                         r"link that leads outside the inbox: refused, not followed\)"):
+        ingest_month(inbox, "2026-01", tmp_path / "w.duckdb")
+
+
+BAD_VALUES = [  # (kind, column, value, rule): each costs its one record
+    ("claims", "units", "8\u0661", "FE-PARSE"), ("claims", "billed_amount", "\uff17\uff16.\uff10\uff10", "FE-PARSE"),
+    ("claims", "line_no", "\u0661", "FE-PARSE"), ("claims", "recipient_id", "1234567\u0668", "FE-FORMAT"),
+    ("claims", "service_date", "2025-12-\u0661\u0660", "FE-PARSE"), ("claims", "units", "1.005", "FE-PARSE"),
+    ("claims", "billed_amount", "99999999999.00", "FE-VALUE"), ("claims", "line_no", "99999999999", "FE-FORMAT"),
+    ("authorizations", "authorized_units", "\u0661\u0662\u0660", "FE-PARSE"),
+    ("authorizations", "authorized_units", "10.125", "FE-PARSE"),
+    ("service_logs", "minutes", "\u0666\u0660", "FE-PARSE"), ("service_logs", "start_time", "\u0669:00", "FE-PARSE"),
+    ("service_logs", "minutes", "99999999999", "FE-VALUE"),
+    ("staff", "postsecondary_years", "12345", "FE-VALUE"), ("staff", "training_hours_12m", "1234567", "FE-VALUE"),
+    ("staff", "qualifying_experience_months", "\uff12\uff14", "FE-PARSE"),
+    ("recipients", "sleep_start", "25:61", "FE-FORMAT"), ("recipients", "sleep_end", "2\u0662:00", "FE-FORMAT"),
+    ("recipients", "birth_date", "1980-\u0660\u0661-01", "FE-PARSE"),
+]
+GOOD = {
+    "claims": f"2026010100009|1|0||2026-01-10|{GOOD_NPI}|12345678|H2014|UC U3|2025-12-10|4|38.00|12|F84.0",
+    "authorizations": f"7000000001|1|A|A|12345678|{GOOD_NPI}|H2014|UC U3|2024-01-01|2028-12-31|3000|9.50|CADI|0|",
+    "service_logs": GOOD_LOG,
+    "staff": f"S1,{GOOD_NPI},direct_support,2021-01-01,,2020-12-15,Y,24,0,,16",
+    "recipients": "12345678,1980-05-17,CADI,2024-01-01,2028-12-31,own_home,22:00,06:00",
+}
+
+
+def _file_with(kind: str, rows: list[dict]) -> tuple[str, bytes]:
+    """A file of `kind` in the default layout holding `rows` (column -> value), with its trailer."""
+    from decimal import Decimal
+    k = ingest.KINDS[kind]
+    cols = fe.columns(kind)
+    lines = [k.sep.join(r[c] for c in cols) for r in rows]
+    text = k.sep.join(cols) + "\n" + "\n".join(lines) + "\n"
+    if k.trailer_total:
+        total = sum((Decimal(r[k.trailer_total]) for r in rows if r[k.trailer_total].isascii()), Decimal(0))
+        text += f"TRL|{len(rows)}|{total}\n"
+    name = {"staff": "reference/staff.csv", "recipients": "reference/recipients.csv"}.get(kind, f"{k.folder}/h.{k.pattern[2:]}")
+    return name, text.encode()
+
+
+def _rows(kind: str, n: int) -> list[dict]:
+    cols = fe.columns(kind)
+    base = dict(zip(cols, GOOD[kind].split(ingest.KINDS[kind].sep)))
+    key = {"claims": "icn", "authorizations": "sa_number", "service_logs": "log_id", "staff": "staff_id",
+           "recipients": "recipient_id"}[kind]
+    out = []
+    for i in range(n):
+        r = dict(base)
+        r[key] = base[key][:-2] + f"{i:02d}" if kind != "service_logs" else f"L{i:05d}"
+        out.append(r)
+    return out
+
+
+@pytest.mark.parametrize("kind,column,value,rule", BAD_VALUES, ids=[f"{k}.{c}={v}" for k, c, v, _ in BAD_VALUES])
+def test_one_bad_value_costs_one_record_never_the_month(tmp_path, kind, column, value, rule):
+    """Defect 4: non-ASCII digits passed `\\d` and failed the cast; values too wide for their column,
+    `25:61` as a sleep time: each stopped the whole month (exit 2, no file or row named)."""
+    inbox = small_month(tmp_path)
+    rows = _rows(kind, 4)
+    rows[1][column] = value
+    name, data = _file_with(kind, rows)
+    (inbox / "2026-01" / name).write_bytes(data)
+    db = ingest_month(inbox, "2026-01", tmp_path / "w.duckdb")
+    got = conservation(db, "2026-01")
+    assert got[f"2026-01/{name}"][:4] == ("loaded", 4, 3, 1)
+    with ro(db) as con:
+        assert con.execute("SELECT row_number, rule_id FROM rejected_records WHERE source_file = ?",
+                           [f"2026-01/{name}"]).fetchall() == [(3, rule)]
