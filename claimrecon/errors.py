@@ -56,6 +56,12 @@ def describe_error(e: BaseException, where: str = "") -> str:
     """One line for an error that is not one of ours: the cause in words where it is known (disk full,
     permission denied, a damaged DuckDB file), the file it concerns, never a record value (PHI)."""
     where = f"{printable(where)}: " if where else ""
+    chain, x = [], e
+    while x is not None and len(chain) < 10:  # a framework's wrapper around ours: say ours
+        chain.append(x)
+        x = x.__cause__ or x.__context__
+    e = next((x for x in chain if isinstance(x, ClaimreconError)), None) or \
+        next((x for x in chain if isinstance(x, OSError)), None) or e
     if isinstance(e, ClaimreconError):
         return printable(str(e))
     if isinstance(e, OSError):
@@ -67,3 +73,24 @@ def describe_error(e: BaseException, where: str = "") -> str:
         if needle in text:
             return f"{where}{words}"
     return f"{where}{type(e).__name__} (details withheld: they may quote a record; set CLAIMRECON_DEBUG=1 for where it happened)"
+
+
+def debug_traceback(e: BaseException, max_frames: int = 40, max_chain: int = 6) -> str:
+    """CLAIMRECON_DEBUG=1: where the error happened, bounded (frames, not locals; at most ``max_chain``
+    chained exceptions of ``max_frames`` frames each) and without PHI (messages of errors other than
+    ours are withheld: a conversion error quotes the record it could not convert)."""
+    import traceback
+
+    out, seen, exc = [], set(), e
+    while exc is not None and id(exc) not in seen and len(seen) < max_chain:
+        seen.add(id(exc))
+        frames = traceback.extract_tb(exc.__traceback__)
+        shown = frames[-max_frames:]
+        out.append(f"{type(exc).__module__}.{type(exc).__name__}: "
+                   + (printable(exc) if isinstance(exc, ClaimreconError) else "(message withheld: it may quote a record)"))
+        if len(frames) > len(shown):
+            out.append(f"  … {len(frames) - len(shown)} earlier frames")
+        out += [f"  {f.filename}:{f.lineno} in {f.name}" + (f"\n      {f.line.strip()[:160]}" if f.line else "")
+                for f in shown]
+        exc = exc.__cause__ or exc.__context__
+    return "\n".join(out)

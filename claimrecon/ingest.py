@@ -150,7 +150,7 @@ def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, fil
     plan: dict[str, tuple[str, str, str]] = {}
     for name, kind, reason in getattr(files, "refused", []):
         plan[name] = (kind, "", "refused")
-        con.execute("INSERT INTO input_files VALUES (?, ?, ?, NULL, 'refused', NULL, 0, 0, NULL, NULL, NULL, ?)",
+        con.execute("INSERT INTO input_files VALUES (?, ?, ?, NULL, 'refused', NULL, 0, 0, NULL, NULL, NULL, ?, NULL)",
                     [period, kind, name, reason])
     for kind, paths in files.items():
         for p in paths:
@@ -164,7 +164,7 @@ def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, fil
                 plan[name] = (kind, sha, "duplicate")
                 con.execute("INSERT INTO rejected_records VALUES (?, ?, 0, ?, 'FE-DUPLICATE-FILE', ?, ?, ?)",
                             [period, name, kind, f"same content as {first}: skipped, not loaded twice", name, sha])
-                con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'duplicate', NULL, 0, 0, NULL, NULL, NULL, ?)",
+                con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'duplicate', NULL, 0, 0, NULL, NULL, NULL, ?, NULL)",
                             [period, kind, name, sha, f"same content as {first}"])
             else:
                 seen[sha] = name
@@ -217,14 +217,7 @@ def _column_totals(batch: Batch, kind: Kind) -> dict[int, Decimal]:
             j = raw.header.index(col)
             extra += [(i, parts[j]) for _, _, ln in raw.rejects if len(parts := ln.split(kind.sep)) > j]
     for i, value in extra:
-        if not value.strip().isascii():  # Python's Decimal reads '١٢٠' as 120; the extract's digits are ASCII
-            continue
-        try:
-            d = Decimal(value.strip())
-            if d.is_finite():
-                totals[i] += d
-        except (InvalidOperation, AttributeError):
-            pass
+        totals[i] += _readable_amount(value)
     return totals
 
 
@@ -288,13 +281,15 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
         col = "billed_amount" if kind_name == "claims" else "authorized_units"
         totals = dict(con.execute(f"SELECT source_file, sum({col}) FROM {kind.table} WHERE period = ? GROUP BY 1",
                                   [period]).fetchall())
+    rejected_totals = _rejected_totals(kind, {n: raw.header for n, raw in zip(names, batch.files)}, rejects) \
+        if kind.trailer_total else {}
     for (name, sha), raw in zip(pending, batch.files):
         loaded, rejected = loaded_by_file.get(name, 0), rejected_by_file.get(name, 0)
         count, total = controls[name]
         # read and accounted for (loaded + rejected = detail lines); a file-level problem is the reason
-        con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?)",
+        con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?)",
                     [period, kind_name, name, sha, raw.detail_lines, loaded, rejected, count, total,
-                     totals.get(name), raw.problem])
+                     totals.get(name), raw.problem, rejected_totals.get(name)])
         if loaded + rejected != raw.detail_lines:
             raise RunRefused(f"{name}: conservation failed: {raw.detail_lines} detail lines but {loaded} loaded "
                              f"and {rejected} rejected")
@@ -303,6 +298,32 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
         stats["loaded"] += loaded
         stats["rejected"] += rejected
     return stats
+
+
+def _readable_amount(value: str | None) -> Decimal:
+    """A trailer column's value as the control total counts it: ASCII decimal, finite; else nothing."""
+    v = (value or "").strip()
+    if not v.isascii():  # Python's Decimal reads '١٢٠' as 120; the extract's digits are ASCII
+        return Decimal(0)
+    try:
+        d = Decimal(v)
+    except InvalidOperation:
+        return Decimal(0)
+    return d if d.is_finite() else Decimal(0)
+
+
+def _rejected_totals(kind: Kind, headers: dict[str, list[str]], rejects) -> dict[str, Decimal]:
+    """Per file, the trailer column summed over the rejected records, from their raw text (exact, any
+    width): with the loaded total it accounts for every dollar (or unit) of the control total."""
+    out: dict[str, Decimal] = {name: Decimal(0) for name in headers}
+    for name, _row, _rule, _msg, text in rejects:
+        header = headers[name]
+        if kind.trailer_total in header:
+            parts = text.split(kind.sep)
+            j = header.index(kind.trailer_total)
+            if j < len(parts):
+                out[name] += _readable_amount(parts[j])
+    return out
 
 
 def _insert_rejects(con, period, kind, shas: dict[str, str], rejects) -> None:

@@ -23,6 +23,9 @@ import polars as pl
 
 BOM = "\ufeff"
 c = pl.col
+# A field as long as Polars' reader takes (the vectorised path has no limit): the same narrative must not
+# be loaded from one file and rejected from another because a line elsewhere sent it to the csv module.
+csv.field_size_limit(2**31 - 1)
 
 
 @dataclass
