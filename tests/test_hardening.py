@@ -369,7 +369,7 @@ def test_unterminated_quote_costs_exactly_one_record(tmp_path):
 def test_trailer_line_inside_a_csv_is_rejected_not_dropped(tmp_path):
     """Defect 5: `TRL,…` in a CSV (read by the quoted-field path) vanished without a reject."""
     inbox = small_month(tmp_path)
-    body = [log_line(1, '"quoted, narrative"'), "TRL,2,0", log_line(2)]
+    body = [log_line(1, '"quoted\nline break"'), "TRL,2,0", log_line(2)]  # read by the quoted-field path
     (inbox / "2026-01" / "service_logs" / "t.csv").write_text(LOG_HEADER + "\n" + "\n".join(body) + "\n")
     (inbox / "2026-01" / "service_logs" / "u.csv").write_text(LOG_HEADER + "\n" + log_line(3) + "\nTRL,1,0\n")
     db = ingest_month(inbox, "2026-01", tmp_path / "w.duckdb")

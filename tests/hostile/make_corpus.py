@@ -67,7 +67,7 @@ case(lg + "quoted_breaks.csv", "\n".join([HEADER, log(51, '"two\nlines, ""quoted
 case(lg + "two_broken_quotes.csv", "\n".join([HEADER, log(61, '"one'), log(62), log(63, 'two"'), log(64)]) + "\n", 4, 2,
      "two broken quotes that pair up across a good line")
 case(lg + "lone_quote.csv", "\n".join([HEADER, log(71), '"', log(72)]) + "\n", 3, 2, "a line that is one quote")
-case(lg + "trl_inside.csv", "\n".join([HEADER, log(81, '"quoted, narrative"'), "TRL,2,0", log(82)]) + "\n", 3, 2,
+case(lg + "trl_inside.csv", "\n".join([HEADER, log(81, '"quoted\nline break"'), "TRL,2,0", log(82)]) + "\n", 3, 2,
      "a TRL line inside a CSV (quoted-field path)")
 case(lg + "trl_at_end.csv", "\n".join([HEADER, log(91), "TRL|1|0"]) + "\n", 2, 1, "a pipe trailer at the end of a CSV")
 case(lg + "unicode_digits.csv", "\n".join([HEADER, log(101), log(102, minutes="\u0666\u0660"),
