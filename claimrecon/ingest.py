@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from claimrecon.errors import RunRefused, printable
+from claimrecon.errors import RunRefused, describe_os_error, printable
 from claimrecon.readers import Batch, RawFile, read_files, sha256_of
 from contracts import front_end as fe
 
@@ -82,7 +82,7 @@ def discover(inbox: Path, period: str) -> Found:
     """Every entry of ``<inbox>/<period>/``: the files of each kind (names matched case-insensitively)
     and every other entry refused with its reason (symbolic links, which are never followed; folders
     and files where no kind is expected; names no kind takes; anything not a regular file)."""
-    from claimrecon.errors import RunRefused, printable
+    from claimrecon.errors import RunRefused, describe_os_error, printable
 
     inbox_abs = _lexical(inbox)
     root = inbox_abs / period
@@ -131,11 +131,6 @@ def relative_name(inbox: Path, path: Path) -> str:
 
 # ---------------------------------------------------------------------------- file registry
 
-def _open_problem(e: OSError) -> str:
-    from claimrecon.errors import describe_os_error
-    return describe_os_error(e)
-
-
 def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, files: dict[str, list[Path]]) -> dict:
     """Hash every file; a file whose content was loaded before (another period, or earlier in this
     inbox) is FE-DUPLICATE-FILE: skipped and reported. Entries ``discover`` refused are recorded in
@@ -158,7 +153,7 @@ def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, fil
             try:
                 sha = sha256_of(p)
             except OSError as e:
-                raise RunRefused(f"{printable(name)}: {_open_problem(e)}: the file cannot be read") from None
+                raise RunRefused(f"{printable(name)}: {describe_os_error(e)}: the file cannot be read") from None
             if sha in earlier or sha in seen:
                 first = earlier.get(sha) or f"{period} {seen[sha]}"
                 plan[name] = (kind, sha, "duplicate")
@@ -170,8 +165,9 @@ def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, fil
                 seen[sha] = name
                 plan[name] = (kind, sha, "pending")
     if not any(k == "claims" and status == "pending" for k, _, status in plan.values()):
-        why = "; ".join(f"{printable(n)}: {r}" for n, (k, _, st) in sorted(plan.items()) if k == "claims"
-                        for r in [dict((x[0], x[2]) for x in getattr(files, "refused", [])).get(n, st)])
+        reasons = {name: reason for name, _, reason in getattr(files, "refused", [])}
+        why = "; ".join(f"{printable(n)}: {reasons.get(n, status)}" for n, (k, _, status) in sorted(plan.items())
+                        if k == "claims")
         raise RunRefused(f"no claims file of {period} can be read" + (f" ({why})" if why else "")
                          + ": publishing would replace the month's results with nothing")
     return plan
@@ -241,7 +237,7 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
                            trailer=kind.trailer_total is not None)
     except OSError as e:
         raise RunRefused(f"{printable(relative_name(inbox, e.filename) if e.filename else kind_name)}: "
-                         f"{_open_problem(e)}: the file cannot be read") from None
+                         f"{describe_os_error(e)}: the file cannot be read") from None
     for (name, sha), raw in zip(pending, batch.files):
         if raw.sha256 != sha:  # the hash recorded must be that of what is loaded
             raise RunRefused(f"{printable(name)}: the file changed after the run registered it (SHA-256 "

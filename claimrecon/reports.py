@@ -10,7 +10,8 @@
 Recipient ids are masked in the workbook and the HTML unless ``mask_ids=False`` (an explicit flag).
 The remittance files go to the provider who billed the lines, so they carry the ids the provider
 needs to correct and resubmit. Any text that a spreadsheet could read as a formula is written as
-text. Files are created owner-only. The same warehouse gives the same bytes.
+text. Files are created owner-only. The same warehouse gives the same bytes. They are published with the
+warehouse, in one switch (``Warehouse.publish``).
 """
 
 from __future__ import annotations
@@ -440,22 +441,6 @@ def clear_folder(folder: Path) -> None:
     folder.mkdir(parents=True, mode=0o700)
 
 
-def publish_folder(staged: Path, final: Path) -> Path:
-    """Replace the published reports of a period with the staged ones (rename, not copy)."""
-    import shutil
-
-    final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    old = final.with_name(f".{final.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(staged, final)
-    if old.exists():
-        shutil.rmtree(old)
-    return final
-
-
 def digest(folder: Path) -> str:
     """SHA-256 over every report file (names and bytes): re-running a month gives the same digest."""
     h = hashlib.sha256()
@@ -465,5 +450,4 @@ def digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-__all__ = ["build", "clear_folder", "digest", "mask_id", "publish_folder", "write_html", "write_remittance",
-           "write_workbook"]
+__all__ = ["build", "clear_folder", "digest", "mask_id", "write_html", "write_remittance", "write_workbook"]

@@ -40,7 +40,9 @@ def inbox_month_sensor(context: dg.SensorEvaluationContext):
     valid = set(MONTHLY.get_partition_keys())
     for month in months:
         period_key = f"{month}-01"
-        if month in seen or period_key not in valid or not any((root / month / "claims").glob("*.txt")):
+        claims = root / month / "claims"  # names match case-insensitively, as the run reads them (`X.TXT`)
+        if month in seen or period_key not in valid or not claims.is_dir() or \
+                not any(p.name.lower().endswith(".txt") for p in claims.iterdir()):
             continue
         seen.add(month)
         yield dg.RunRequest(run_key=f"inbox-{month}", partition_key=period_key)

@@ -985,3 +985,15 @@ def test_hostile_records_cost_only_themselves(tmp_path_factory, kind, n, mutatio
                        "formulas, SQL, random text) in any non-key field, through read, FE contract, cast check and "
                        "insert into DuckDB", 1, "no exception; detail records = loaded + rejected; every untouched "
                        "record loaded", lost=lost)
+
+
+def test_the_inbox_sensor_sees_an_upper_case_claims_file(tmp_path, monkeypatch):
+    """Defect 3, the sensor's side: a month whose claims file is `*.TXT` starts its run like any other."""
+    import dagster as dg
+    from pipelines.definitions import inbox_month_sensor
+    (tmp_path / "2026-03" / "claims").mkdir(parents=True)
+    (tmp_path / "2026-03" / "claims" / "MMIS.TXT").write_text("h\n")
+    (tmp_path / "2026-04" / "claims").mkdir(parents=True)  # no claims file yet: no run
+    monkeypatch.setenv("CLAIMRECON_INBOX", str(tmp_path))
+    requests = list(inbox_month_sensor(dg.build_sensor_context()))
+    assert [r.partition_key for r in requests] == ["2026-03-01"]
