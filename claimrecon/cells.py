@@ -94,7 +94,7 @@ def mask_raw_record(kind: str | None, raw: str | None) -> str | None:
     """A rejected record's raw text for wide circulation. Where the record splits into the kind's known
     layout, the PHI columns (recipient id, birth date, narrative) are masked by position; whatever the
     layout, dates and runs of 8+ digits are masked everywhere, and for a kind that carries narratives
-    every field of several words is masked when the layout is not the known one."""
+    every field of several words in lower case is masked too (columns may come in any order)."""
     if raw is None:
         return None
     from claimrecon.ingest import KINDS
@@ -113,8 +113,8 @@ def mask_raw_record(kind: str | None, raw: str | None) -> str | None:
     for i, value in enumerate(fields):
         if known and cols[i] in PHI_COLUMNS and value.strip():
             out.append(MASK * 4)
-        elif free_text and not known and len(value.split()) > 2:
-            out.append(MASK * 4)
+        elif free_text and len(value.split()) >= 2 and any(ch.islower() for ch in value):
+            out.append(MASK * 4)  # words: a narrative, wherever a file with its own column order put it
         else:
             out.append(_mask_text(value))
     return k.sep.join(out)
