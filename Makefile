@@ -5,7 +5,7 @@ UV := $(VENV)/.uv-installed
 
 $(UV): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet uv
-	$(PY) -m uv venv --quiet --python 3.11 $(VENV)
+	$(PY) -m uv venv --quiet --allow-existing --python 3.11 $(VENV)  # a changed lock re-syncs an existing .venv
 	$(PY) -m uv pip sync --quiet --compile-bytecode --python $(VENV)/bin/python requirements.lock
 	$(PY) -m uv pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	touch $(UV)

@@ -11,12 +11,13 @@ killed run leaves the last good warehouse exactly as it was.
 
 import datetime as dt
 import json
+import os
 import time
 from pathlib import Path
 
 import dagster as dg
 
-from claimrecon import controls, ingest, judge
+from claimrecon import controls, ingest, judge, x12
 from claimrecon import reports as reports_mod
 from claimrecon.db import run_script
 from claimrecon.errors import RunRefused
@@ -25,13 +26,16 @@ from claimrecon.progress import step
 from contracts.rules import catalog_version
 from pipelines.resources import InboxResource, RuleParametersResource, WarehouseResource
 
-MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2024-01-01")
+# Partition keys are the periods the CLI and the warehouse speak of (YYYY-MM); months (and the schedule that runs the
+# previous one) follow the agency's clock, not UTC.
+AGENCY_TIMEZONE = os.environ.get("CLAIMRECON_TIMEZONE", "America/Chicago")
+MONTHLY = dg.MonthlyPartitionsDefinition(start_date="2024-01", fmt="%Y-%m", timezone=AGENCY_TIMEZONE)
 GROUP_INGEST, GROUP_JUDGE, GROUP_PUBLISH = "ingest", "judge", "publish"
 
 
 def _period(context) -> str:
-    """Monthly partition keys are YYYY-MM-01; the warehouse speaks of periods YYYY-MM."""
-    return context.partition_key[:7]
+    """The monthly partition key is the period, YYYY-MM."""
+    return context.partition_key
 
 
 def _record_step(con, context: dg.AssetExecutionContext, name: str, seconds: float, rows: int) -> None:
@@ -187,7 +191,7 @@ def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ru
         with warehouse.warehouse.connect(period) as con:
             snaps = judge.snapshot_periods(con, period)
             run_script(con, "service_groups.sql", {"period": period})
-            run_script(con, "current_contacts.sql", {"period": period, "buckets": 1})
+            judge.current_contacts(con, period, 1)
             run_script(con, "findings.sql", {
                 "period": period, "period_start": start, "period_end": end, "sa_period": snaps["sa_period"],
                 "staff_period": snaps["staff_period"], "remote_cap": p.remote_cap_units, "daily_cap": p.daily_cap_units,
@@ -212,7 +216,8 @@ REPORT_CHECKS = {"file_controls": "GX: every file's control totals match what wa
 
 @dg.asset(partitions_def=MONTHLY, group_name=GROUP_PUBLISH, deps=["claim_outcomes", "denial_ledger", findings],
           description="Finance reports of the period (Excel workbook, self-contained HTML, per-provider remittance "
-                      "CSVs) and Great Expectations control checks with Data Docs, staged beside the published reports.",
+                      "CSVs and X12 835 files with provider_balances) and Great Expectations control checks with "
+                      "Data Docs, staged beside the published reports.",
           check_specs=[dg.AssetCheckSpec(f"gx_{k}", asset="reports", blocking=True, description=v)
                        for k, v in REPORT_CHECKS.items()])
 def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -221,9 +226,11 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     with step("reports") as info:
         t0 = time.perf_counter()
         reports_mod.clear_folder(folder)
+        with warehouse.warehouse.connect(period) as con:  # what each provider's 835 pays, forwards and recovers
+            x12.record_balances(con, period)
         with warehouse.warehouse.connect(period, read_only=True) as con:
             paths = reports_mod.build(con, period, folder, mask_ids=warehouse.mask_recipient_ids)
-        info["detail"] = "workbook, HTML, remittance"
+        info["detail"] = "workbook, HTML, remittance, X12 835"
     with step("controls") as info:
         with warehouse.warehouse.connect(period, read_only=True) as con:
             results = controls.run(con, period, folder / "data_docs")
@@ -233,7 +240,8 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     yield dg.MaterializeResult(asset_key="reports", metadata={
         "workbook": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["workbook"].name)),
         "html": dg.MetadataValue.path(str(warehouse.reports_path / period / paths["html"].name)),
-        "data_docs": dg.MetadataValue.path(str(warehouse.reports_path / period / "data_docs" / "index.html"))})
+        "data_docs": dg.MetadataValue.path(str(warehouse.reports_path / period / "data_docs" / "index.html")),
+        "x12_835_files": dg.MetadataValue.int(len(list(paths["x12"].glob("*.835"))))})
     for r in results:
         yield dg.AssetCheckResult(check_name=f"gx_{r.suite}", asset_key="reports", passed=r.success,
                                   metadata={"failed_expectations": "; ".join(r.failed) or "none"})

@@ -51,15 +51,27 @@ TABLES = {
                    "e.g. a symbolic link, a folder, a name no kind takes) with the reason (also a problem of a file "
                    "that was read, e.g. empty or an unreadable header), detail lines, loaded and rejected rows, "
                    "control trailer count and total, and the totals loaded and rejected.",
-    "claims": "Claim lines loaded from the MMIS extract (with provenance).",
+    "claims": "Claim lines loaded from the MMIS extract (with provenance); `patient_control_number` (revision 2) is "
+              "the provider's own claim number, echoed as CLP01 on the 835.",
     "claims_rejected": "What can be read of claim lines rejected at the front end (so they appear in claim_outcomes).",
     "sa_lines": "Service agreement lines, one snapshot per period that delivered one.",
-    "contacts": "Service contacts from the EVV/service logs (cumulative), with real start and end timestamps.",
+    "contacts": "Service contacts from the EVV/service logs (cumulative). start_minute/end_minute are the documented "
+                "America/Chicago clock times; start_ts/end_ts the real start and end instants in UTC and duration_minutes "
+                "the real elapsed minutes (rules.md Clarification 1).",
     "recipients": "Recipient snapshots (PHI: birth dates).",
-    "providers": "Provider snapshots.",
+    "providers": "Provider snapshots; `tin` (revision 2) is the federal tax id, the 835 payee id of a UMPI provider.",
     "staff": "Staff roster snapshots.",
     "procedure_codes": "The agency-editable procedure catalog as used by each run (reference/procedure_codes.csv).",
     "rules": "The rule catalog as data: id, kind, precedence, message, codes, citation, effective dates.",
+    "provider_balances": "One row per period and billing provider with adjudicated lines: what its X12 835 "
+                         "(`reports/<period>/x12/<provider>.835`) pays and carries. `claims_paid` = ΣCLP04 = "
+                         "sum(paid_amount) of its adjudicated lines; `opening_balance` = what it still owed from earlier "
+                         "835s; a net below zero is `forwarded` (PLB FB with the negative amount, BPR02 0, BPR01 H); "
+                         "later positive nets are `recovered` (PLB FB, positive) before anything is paid; "
+                         "`payment_amount` = BPR02 = claims_paid + forwarded − recovered (never negative); "
+                         "`closing_balance` = opening_balance + forwarded − recovered. `trace_number` is the 835's TRN02, "
+                         "`balance_trace` the TRN02 of the 835 that opened the balance (the PLB reference). `x12_file` is "
+                         "empty and `withheld_reason` says why when no 835 could be written (a UMPI provider without a tin).",
 }
 
 

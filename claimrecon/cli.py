@@ -73,9 +73,11 @@ def _run(inbox: Path, period: str, warehouse: Path, reports: Path | None = None,
         for name, status, reason in result.not_read:
             out.print(f"  {status:<9} {_shown(name)}: {_shown(reason)}")
     out.print(f"published {result.warehouse} in {time.perf_counter() - t0:.1f} s")
+    out.print(f"Dagster run {result.run_id} recorded in DAGSTER_HOME={result.dagster_home} (`make ui` opens it)")
     r = result.reports
     out.print(f"reports: {r / f'claimrecon_{period}.xlsx'}\n         {r / f'claimrecon_{period}.html'}\n"
-              f"         {r / 'remittance'}/ (one CSV per provider)\n         {r / 'data_docs' / 'index.html'} (GX Data Docs)")
+              f"         {r / 'remittance'}/ (one CSV per provider)\n         {r / 'x12'}/ (one X12 835 per provider)\n"
+              f"         {r / 'data_docs' / 'index.html'} (GX Data Docs)")
     return result.totals
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 from contracts.front_end import npi_check_digit
 
 CLAIM_COLS = ["icn", "line_no", "adjustment_ind", "original_icn", "received_date", "billing_provider_id", "recipient_id",
-              "procedure_code", "modifiers", "service_date", "units", "billed_amount", "place_of_service", "diagnosis_code"]
+              "procedure_code", "modifiers", "service_date", "units", "billed_amount", "place_of_service", "diagnosis_code",
+              "patient_control_number"]
 SA_COLS = ["sa_number", "line_no", "sa_status", "line_status", "recipient_id", "provider_id", "procedure_code", "modifiers",
            "start_date", "end_date", "authorized_units", "unit_rate", "waiver_program", "remote_exception_units",
            "case_manager_id"]
@@ -35,7 +36,7 @@ LOG_COLS = ["log_id", "provider_id", "staff_id", "recipient_id", "procedure_code
             "staff_location", "ratio", "tcm_flag", "narrative"]
 REC_COLS = ["recipient_id", "birth_date", "waiver_program", "span_start", "span_end", "living_arrangement",
             "sleep_start", "sleep_end"]
-PROV_COLS = ["provider_id", "name", "enrollment_start", "enrollment_end", "licenses", "case_management_agency"]
+PROV_COLS = ["provider_id", "name", "enrollment_start", "enrollment_end", "licenses", "case_management_agency", "tin"]
 STAFF_COLS = ["staff_id", "provider_id", "role", "hire_date", "end_date", "background_study_date", "high_school_graduate",
               "qualifying_experience_months", "postsecondary_years", "supervisor_staff_id", "training_hours_12m"]
 
@@ -45,6 +46,7 @@ SVC = {  # service key -> (procedure, modifiers, rate)
     "IHS_FT": ("S5125", "UC", Decimal("9.75")), "CM": ("T1016", "UC", Decimal("20.00")),
     "CMA": ("T1016", "TF UC", Decimal("12.00")), "ADULT_DAY": ("S5100", "", Decimal("5.00")),
     "CRS": ("T2016", "UC", Decimal("250.00")), "TCM_OR": ("T1017", "", Decimal("15.00")),
+    "IHS_WT_1TO2": ("H2014", "UC UN U3", Decimal("6.50")),  # the 1:2 code of IHS_WT (same service key)
 }
 SPAN = (dt.date(2024, 1, 1), dt.date(2028, 12, 31))
 SCALES = {"demo": {"people": 40, "faults": 1, "ihs_providers": 4, "cm_agencies": 2},
@@ -58,6 +60,10 @@ CLAIM_FAULTS = ["GEN-ELIGIBILITY", "GEN-PROVIDER", "GEN-TIMELY", "GEN-DUPLICATE"
                 "CM-AIDE-AS-CM", "CM-AIDE-TASK", "CM-AIDE-QUALIFIED", "GEN-STAFF", "IHS-REMOTE-2WAY",
                 "IHS-REMOTE-METHOD", "IHS-REMOTE-SOCIAL", "IHS-REMOTE-SCOPE", "IHS-REMOTE-DOCS", "IHS-REMOTE-RATIO",
                 "IHS-CONCURRENT", "IHS-SLEEP", "IHS-NONCOVERED", "TCM-FLAG"]
+#: revision 2 service-log contracts: injected by _rev2_log_fault, both sides of each boundary
+REV2_LOG_FAULTS = ["CM-STAFF", "TCM-STAFF", "IHS-DELIVERY-CODE", "IHS-RATIO-CODE", "GEN-STAFF-OVERLAP",
+                   "GEN-PERSON-OVERLAP"]
+CLAIM_FAULTS += REV2_LOG_FAULTS
 PARTIAL = {"GEN-DOC-UNITS", "GEN-AUTH-UNITS", "IHS-DAILY-CAP", "IHS-REMOTE-CAP"}
 FE_FAULTS = ["FE-PARSE", "FE-REQUIRED", "FE-FORMAT", "FE-CODE", "FE-VALUE", "FE-ADJUSTMENT"]
 
@@ -114,11 +120,13 @@ class World:
         self.log_seq = 0
         self.providers: list[dict] = []
         self.staff: list[dict] = []
+        self._staff_by_id: dict[str, dict] = {}
         self.recipients: list[dict] = []
         self.sa: list[dict] = []
         self.people: list[dict] = []  # bulk people
         self.pending: dict[str, Month] = {}
         self._build()
+        _x12_world(self)
 
     # ------------------------------------------------------------------ ids
     def new_npi(self) -> str:
@@ -157,7 +165,17 @@ class World:
                "postsecondary_years": "0", "supervisor_staff_id": "", "training_hours_12m": "16"}
         row.update(kw)
         self.staff.append(row)
+        self._staff_by_id[sid] = row
         return sid
+
+    def twin(self, sid: str) -> str:
+        """A new staff member with every attribute of `sid`: each fault person's contacts are documented by a
+        worker of their own, so no two fault people share a staff member's time (GEN-STAFF-OVERLAP, rev. 2)."""
+        new = f"S{len(self.staff) + 1:06d}"
+        row = dict(self._staff_by_id[sid], staff_id=new)
+        self.staff.append(row)
+        self._staff_by_id[new] = row
+        return new
 
     def person(self, program="CADI", birth="1980-05-17", living="own_home", span=None) -> str:
         pmi = self.new_pmi()
@@ -213,7 +231,11 @@ class World:
             self.sa_line(pmi, ihs[0], "IHS_WT_REMOTE", 2000, sa_number=sa, line_no=2, cm_id=cm[1][0])
             self.sa_line(pmi, cm[0], "CM", 600, sa_number=sa, line_no=3, cm_id=cm[1][0])
             self.sa_line(pmi, cm[0], "CMA", 600, sa_number=sa, line_no=4, cm_id=cm[1][0])
-            self.people.append({"pmi": pmi, "ihs": ihs, "cm": cm, "offset": i % 7})
+            # revision 2 (GEN-STAFF-OVERLAP): each person's IHS by a worker of their own; case management and
+            # aide visits in 45/30-minute slots per agency (slot = the person's index at the agency)
+            worker = self.staff_member(ihs[0], "direct_support")
+            self.people.append({"pmi": pmi, "ihs": ihs, "cm": cm, "worker": worker,
+                                "slot": i // len(self.cm_agencies)})
 
     # ------------------------------------------------------------------ records
     def contact(self, month: Month, provider, staff, pmi, key, day: dt.date, start: int, length: int, **kw) -> dict:
@@ -254,7 +276,8 @@ class World:
 def _bulk_month(w: World, m: Month, period: str, service_month: str) -> None:
     days = month_days(service_month)
     for p in w.people:
-        pmi, (ihs, ihs_staff), (cm, cms, aides) = p["pmi"], p["ihs"], p["cm"]
+        pmi, (ihs, _), (cm, cms, aides) = p["pmi"], p["ihs"], p["cm"]
+        ihs_staff = [p["worker"]]
         icn = w.new_icn(period)
         line = 0
         for d in days:
@@ -268,16 +291,19 @@ def _bulk_month(w: World, m: Month, period: str, service_month: str) -> None:
                 line += 1
                 w.truth(m, period, w.claim(m, period, icn, line, ihs, pmi, "IHS_WT_REMOTE", d, 2), "paid")
         cm_icn = w.new_icn(period)
-        d_cm = days[(p["offset"] + 2) % 7 + 7]
-        w.contact(m, cm, cms[0], pmi, "CM", d_cm, 13 * 60, 45)
+        slot = p["slot"]  # 12 slots a day over 28 days for each of two case managers (and aides): 672 people
+        d_cm = days[(slot // 12) % 28]
+        w.contact(m, cm, cms[(slot // 336) % len(cms)], pmi, "CM", d_cm, 8 * 60 + (slot % 12) * 45, 45)
         w.truth(m, period, w.claim(m, period, cm_icn, 1, cm, pmi, "CM", d_cm, 3), "paid")
-        d_cma = days[(p["offset"] + 3) % 7 + 14]
-        w.contact(m, cm, aides[0], pmi, "CMA", d_cma, 14 * 60, 30)
+        d_cma = d_cm
+        w.contact(m, cm, aides[(slot // 336) % len(aides)], pmi, "CMA", d_cma, 8 * 60 + (slot % 12) * 30, 30)
         w.truth(m, period, w.claim(m, period, cm_icn, 2, cm, pmi, "CMA", d_cma, 2), "paid")
 
 
 def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> None:
     """One faulty claim line on a person of its own; `truth` names the expected outcome and rule."""
+    if rule in REV2_LOG_FAULTS:
+        return _rev2_log_fault(w, m, period, service_month, rule)
     days = month_days(service_month)
     d = days[9]  # a mid-month weekday-agnostic date
     ihs, ihs_staff = w.ihs_providers[0][0], w.ihs_providers[0][1][0]
@@ -334,7 +360,7 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
         key, provider, staff, start, minutes, units = "CM", cm, aides[0], 13 * 60, 45, 3
     elif rule == "CM-AIDE-TASK":
         key, provider, staff, start, minutes, units = "CMA", cm, aides[0], 13 * 60, 30, 2
-        contact_kw["activity"] = "assessment"
+        contact_kw["activity"] = "support"  # revision 2: direct service is not aide time (an allow-list)
     elif rule == "CM-AIDE-QUALIFIED":
         key, provider, staff, start, minutes, units = "CMA", cm, w.unqualified_aide, 13 * 60, 30, 2
     elif rule == "GEN-STAFF":
@@ -354,8 +380,9 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
         contact_kw["activity"] = "supervision"
     elif rule == "IHS-NONCOVERED":
         contact_kw["activity"] = "housing_search"
+        _rev2_adl_share(w, m, period, d)
     elif rule == "IHS-DAILY-CAP":
-        pass
+        start = 15 * 60  # after the other provider's 00:00-15:00 (an overlap would be GEN-PERSON-OVERLAP)
     if rule in ("CM-CONFLICT", "CM-AIDE-ONE-PROVIDER"):
         key, provider, staff, start, minutes, units = ("CM" if rule == "CM-CONFLICT" else "CMA"), cm, (cms[0] if rule == "CM-CONFLICT" else aides[0]), 13 * 60, 45 if rule == "CM-CONFLICT" else 30, 3 if rule == "CM-CONFLICT" else 2
     if rule in ("TCM-AGE", "TCM-FLAG"):
@@ -366,6 +393,7 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
         else:
             contact_kw["tcm_flag"] = "N"
     pmi = w.person(program=program, birth=birth, living=living, span=span)
+    staff = w.twin(staff)  # a worker of the fault person's own (no overlap with other fault people)
     sa_program = "CADI" if program == "TANF" else program
     if make_sa:
         w.sa_line(pmi, provider, key, sa_kw.pop("units", 3000), program=sa_program, **sa_kw)
@@ -385,7 +413,7 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
     if rule == "CM-AIDE-ONE-PROVIDER":
         other = w.cm_agencies[1]
         w.sa_line(pmi, other[0], "CMA", 100)
-        w.contact(m, other[0], other[2][0], pmi, "CMA", d, 9 * 60, 30)
+        w.contact(m, other[0], w.twin(other[2][0]), pmi, "CMA", d, 9 * 60, 30)
         w.truth(m, period, w.claim(m, period, icn, line, other[0], pmi, "CMA", d, 2), "paid")
         icn = w.new_icn(period)
     if rule == "IHS-RESIDENTIAL":
@@ -396,12 +424,12 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
         w.sa_line(pmi, provider, "IHS_WT", 3000)  # in-person line so remote support may be authorized
     if rule == "IHS-CONCURRENT":
         w.sa_line(pmi, w.day_provider, "ADULT_DAY", 1000)
-        w.contact(m, w.day_provider, w.day_staff, pmi, "ADULT_DAY", d, 8 * 60, 240)
+        w.contact(m, w.day_provider, w.twin(w.day_staff), pmi, "ADULT_DAY", d, 8 * 60, 240)
     if rule == "IHS-DAILY-CAP":
         # another provider already took 60 units that day (earlier in order), this line asks for 8
         other, other_staff = w.ihs_providers[1]
         w.sa_line(pmi, other, "IHS_WT", 3000)
-        w.contact(m, other, other_staff[0], pmi, "IHS_WT", d, 0, 900)
+        w.contact(m, other, w.twin(other_staff[0]), pmi, "IHS_WT", d, 0, 900)
         first = w.claim(m, period, w.new_icn(period), 1, other, pmi, "IHS_WT", d, 60,
                         received=dt.date.fromisoformat(period + "-05"))
         w.truth(m, period, first, "paid")
@@ -410,6 +438,115 @@ def _fault(w: World, m: Month, period: str, service_month: str, rule: str) -> No
         pass
     row = w.claim(m, period, icn, line, provider, pmi, key, d, units, amount=amount, received=received)
     w.truth(m, period, row, *expect)
+
+
+# ---------------------------------------------------------------------------- revision 2 service-log contracts
+
+def _rev2_case(w: World, m: Month, period: str, provider: str, pmi: str, key: str, d: dt.date, units: int,
+               outcome: str, rule: str = "", sa: bool = True, received: dt.date | None = None) -> None:
+    if sa:
+        w.sa_line(pmi, provider, key, 3000)
+    row = w.claim(m, period, w.new_icn(period), 1, provider, pmi, key, d, units, received=received)
+    w.truth(m, period, row, outcome, rule)
+
+
+def _rev2_adl_share(w: World, m: Month, period: str, d: dt.date) -> None:
+    """IHS-NONCOVERED (revision 2): ADL is not covered only when it is MORE than half of the day's IHS minutes
+    with the provider. 60 ADL of 119 minutes: the ADL line is denied, the training line paid; 60 of 120
+    (exactly half): both paid."""
+    ihs = w.ihs_providers[0][0]
+    for other, adl_outcome in ((59, ("denied", "IHS-NONCOVERED")), (60, ("paid", ""))):
+        pmi = w.person()
+        staff = w.twin(w.ihs_providers[0][1][0])
+        w.contact(m, ihs, staff, pmi, "IHS_WOT", d, 9 * 60, 60, activity="adl_support")
+        w.contact(m, ihs, staff, pmi, "IHS_WT", d, 13 * 60, other)
+        _rev2_case(w, m, period, ihs, pmi, "IHS_WOT", d, 4, *adl_outcome)
+        _rev2_case(w, m, period, ihs, pmi, "IHS_WT", d, units_of(other), "paid")
+
+
+def _rev2_log_fault(w: World, m: Month, period: str, service_month: str, rule: str) -> None:
+    """The revision-2 service-log contracts on people of their own, with the passing side of each boundary."""
+    days = month_days(service_month)
+    d = days[9]
+    (ihs, ihs_staff), (ihs2, ihs2_staff) = w.ihs_providers[0], w.ihs_providers[1]
+    cm, cms, aides = w.cm_agencies[0]
+    if rule == "CM-STAFF":
+        ds = w.staff_member(cm, "direct_support")
+        for key, staff, mins, units, outcome in (
+                ("CM", ds, 45, 3, ("denied", "CM-STAFF")),             # direct support documents case management
+                ("CMA", w.twin(ds), 30, 2, ("denied", "CM-STAFF")),    # ... or aide time
+                ("CM", f"X{w.log_seq:07d}", 45, 3, ("denied", "GEN-STAFF")),  # not on the roster: never CM-STAFF
+                ("CM", w.twin(cms[0]), 45, 3, ("paid", "")),          # a case manager
+                ("CMA", w.twin(aides[0]), 30, 2, ("paid", ""))):      # an aide on an administrative task
+            pmi = w.person()
+            w.contact(m, cm, staff, pmi, key, d, 13 * 60, mins)
+            _rev2_case(w, m, period, cm, pmi, key, d, units, *outcome)
+        pmi = w.person()  # CM-AIDE-TASK (revision 2): an aide's direct service is not aide time
+        w.contact(m, cm, w.twin(aides[0]), pmi, "CMA", d, 13 * 60, 30, activity="training")
+        _rev2_case(w, m, period, cm, pmi, "CMA", d, 2, "denied", "CM-AIDE-TASK")
+    elif rule == "TCM-STAFF":
+        for staff, outcome in ((w.staff_member(w.tcm_provider, "direct_support"), ("denied", "TCM-STAFF")),
+                               (w.twin(w.tcm_staff), ("paid", ""))):
+            pmi = w.person(program="TANF")
+            w.contact(m, w.tcm_provider, staff, pmi, "TCM_OR", d, 10 * 60, 30)
+            w.sa_line(pmi, w.tcm_provider, "TCM_OR", 3000)
+            row = w.claim(m, period, w.new_icn(period), 1, w.tcm_provider, pmi, "TCM_OR", d, 2)
+            w.truth(m, period, row, *outcome)
+    elif rule == "IHS-DELIVERY-CODE":
+        remote = dict(delivery_mode="remote", contact_method="telephone", staff_location="office", activity="check_in")
+        for key, kw, outcome in (
+                ("IHS_WT", remote, ("denied", "IHS-DELIVERY-CODE")),   # a remote call on the in-person code
+                ("IHS_WT_REMOTE", dict(delivery_mode="in_person", contact_method="in_person", staff_location="home"),
+                 ("denied", "IHS-DELIVERY-CODE")),                     # an in-person visit on the remote code
+                # Clarification 15: the remote contracts apply to a remote contact whatever its code
+                ("IHS_WT", dict(remote, contact_method="voicemail", two_way="N"), ("denied", "IHS-REMOTE-2WAY")),
+                ("IHS_WT_REMOTE", {}, ("paid", ""))):                  # a remote call on the remote code
+            pmi = w.person()
+            w.contact(m, ihs, w.twin(ihs_staff[0]), pmi, key, d, 19 * 60, 30, **kw)
+            if key == "IHS_WT_REMOTE":
+                w.sa_line(pmi, ihs, "IHS_WT", 3000)
+            _rev2_case(w, m, period, ihs, pmi, key, d, 2, *outcome)
+    elif rule == "IHS-RATIO-CODE":
+        for key, outcome in (("IHS_WT", ("denied", "IHS-RATIO-CODE")), ("IHS_WT_1TO2", ("paid", ""))):
+            pmi = w.person()
+            w.contact(m, ihs, w.twin(ihs_staff[0]), pmi, key, d, 9 * 60, 120, ratio="1:2")
+            _rev2_case(w, m, period, ihs, pmi, key, d, 8, *outcome)
+    elif rule == "GEN-STAFF-OVERLAP":
+        # 1:1 with two people at once: the later in order loses the shared hour
+        staff = w.twin(ihs_staff[0])
+        for start, outcome in ((9 * 60, ("paid", "")), (10 * 60, ("partial", "GEN-STAFF-OVERLAP"))):
+            pmi = w.person()
+            w.contact(m, ihs, staff, pmi, "IHS_WT", d, start, 120)
+            _rev2_case(w, m, period, ihs, pmi, "IHS_WT", d, 8, *outcome)
+        # 1:2 with two people: both paid; a third person at 1:2 at the same time: denied
+        staff = w.twin(ihs_staff[0])
+        for outcome in (("paid", ""), ("paid", ""), ("denied", "GEN-STAFF-OVERLAP")):
+            pmi = w.person()
+            w.contact(m, ihs, staff, pmi, "IHS_WT_1TO2", d, 13 * 60, 120, ratio="1:2")
+            _rev2_case(w, m, period, ihs, pmi, "IHS_WT_1TO2", d, 8, *outcome)
+        # across midnight: 23:00-01:00, then another person from 00:00 the next day loses the hour after midnight
+        staff = w.twin(ihs_staff[0])
+        for day, start, outcome in ((d, 23 * 60, ("paid", "")), (days[10], 0, ("partial", "GEN-STAFF-OVERLAP"))):
+            pmi = w.person()
+            w.contact(m, ihs, staff, pmi, "IHS_WT", day, start, 120)
+            _rev2_case(w, m, period, ihs, pmi, "IHS_WT", day, 8, *outcome)
+        # a remote call during an in-person visit counts too
+        staff = w.twin(ihs_staff[0])
+        pmi = w.person()
+        w.contact(m, ihs, staff, pmi, "IHS_WT", d, 9 * 60, 120)
+        _rev2_case(w, m, period, ihs, pmi, "IHS_WT", d, 8, "paid")
+        pmi = w.person()
+        w.contact(m, ihs, staff, pmi, "IHS_WT_REMOTE", d, 10 * 60, 30)
+        w.sa_line(pmi, ihs, "IHS_WT", 3000)
+        _rev2_case(w, m, period, ihs, pmi, "IHS_WT_REMOTE", d, 2, "denied", "GEN-STAFF-OVERLAP")
+    elif rule == "GEN-PERSON-OVERLAP":
+        # two providers' staff with one person at once: the later loses the shared hour; back to back: both paid
+        for second, outcome in ((10 * 60, ("partial", "GEN-PERSON-OVERLAP")), (11 * 60, ("paid", ""))):
+            pmi = w.person()
+            w.contact(m, ihs, w.twin(ihs_staff[0]), pmi, "IHS_WT", d, 9 * 60, 120)
+            w.contact(m, ihs2, w.twin(ihs2_staff[0]), pmi, "IHS_WT", d, second, 120)
+            _rev2_case(w, m, period, ihs, pmi, "IHS_WT", d, 8, "paid", received=dt.date.fromisoformat(period + "-05"))
+            _rev2_case(w, m, period, ihs2, pmi, "IHS_WT", d, 8, *outcome)
 
 
 def _fe_faults(w: World, m: Month, period: str) -> list[tuple[str, str]]:
@@ -458,6 +595,38 @@ def _adjustments(w: World, m: Month, period: str, prev: Month, prev_period: str)
                 row.update(adjustment_ind="0", original_icn="")
                 m.claims.append(row)
                 w.truth(m, period, row, "denied", "GEN-DUPLICATE")
+
+
+# ---------------------------------------------------------------------------- X12 835 inputs (revision 2)
+# An atypical IHS agency enrolled with a UMPI (its 835 names the payee by the tax id on providers.csv, the
+# UMPI in REF*PQ) serving people of its own, whose claims carry the agency's own claim number
+# (patient_control_number, echoed as CLP01). Added after everything else, so the rest of the world keeps
+# its ids.
+
+def _x12_world(w: World) -> None:
+    n = len(w.providers)
+    pid = f"A{900_000_000 + n:09d}"
+    w.providers.append({"provider_id": pid, "name": f"Atypical IHS agency {n + 1}", "enrollment_start": "2020-01-01",
+                        "enrollment_end": "", "licenses": "245D_BASIC 245D_INTENSIVE", "case_management_agency": "N",
+                        "tin": f"{410_000_000 + n:09d}"})
+    w.umpi_people = []
+    for _ in range(2 * w.cfg["faults"]):  # each person's IHS by a worker of their own (one worker, one person at a time)
+        pmi = w.person(program="CADI")
+        w.sa_line(pmi, pid, "IHS_WT", 3000)
+        w.umpi_people.append((pmi, pid, w.staff_member(pid, "direct_support")))
+
+
+def _x12_month(w: World, m: Month, period: str, service_month: str) -> None:
+    for k, (pmi, pid, staff) in enumerate(w.umpi_people):
+        icn = w.new_icn(period)
+        line = 0
+        for d in month_days(service_month):
+            if d.weekday() in (1, 3):  # Tuesday and Thursday, 2 hours in person
+                w.contact(m, pid, staff, pmi, "IHS_WT", d, 10 * 60, 120)
+                line += 1
+                row = w.claim(m, period, icn, line, pid, pmi, "IHS_WT", d, 8)
+                row["patient_control_number"] = f"INV-{period.replace('-', '')}-{k + 1:04d}"
+                w.truth(m, period, row, "paid")
 
 
 def _write_pipe(path: Path, cols: list[str], rows: list[dict], total_col: str, extra_lines: list[str] = ()) -> None:
@@ -509,6 +678,7 @@ def generate(out: Path, months: int = 2, seed: int = 7, scale: str = "demo", sta
                 _fault(w, m, period, service_month, rule)
         if prev is not None:
             _adjustments(w, m, period, prev, prev_period)
+        _x12_month(w, m, period, service_month)
         root = out / period
         for sub in ("claims", "authorizations", "service_logs", "reference"):
             (root / sub).mkdir(parents=True)

@@ -20,6 +20,7 @@ import polars as pl
 
 from claimrecon.errors import RunRefused, describe_os_error, printable
 from claimrecon.readers import Batch, RawFile, read_files, sha256_of
+from contracts import clock
 from contracts import front_end as fe
 
 
@@ -459,7 +460,7 @@ INSERTS = {
     "claims": """INSERT INTO claims SELECT $period, icn, CAST(line_no AS INTEGER), adjustment_ind, original_icn,
         CAST(received_date AS DATE), billing_provider_id, recipient_id, procedure_code, modifiers, pc.service_key,
         CAST(service_date AS DATE), CAST(units AS DECIMAL(12,2)), CAST(billed_amount AS DECIMAL(12,2)),
-        place_of_service, diagnosis_code, _extra, $files[_file + 1], _row, $shas[_file + 1]
+        place_of_service, diagnosis_code, _extra, $files[_file + 1], _row, $shas[_file + 1], patient_control_number
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
@@ -472,9 +473,7 @@ INSERTS = {
                             FROM procedure_codes WHERE period = $period) pc
           ON pc.pcode = _in.procedure_code AND pc.pmods = _in.modifiers""",
     "service_logs": """INSERT INTO contacts SELECT $period, log_id, provider_id, staff_id, recipient_id, procedure_code,
-        modifiers, pc.service_key, CAST(service_date AS DATE), _start, _end,
-        CAST(service_date AS DATE) + to_minutes(_start),
-        CAST(service_date AS DATE) + to_minutes(_start) + to_minutes(_dur), _dur,
+        modifiers, pc.service_key, CAST(service_date AS DATE), _start, _end, _start_ts, _end_ts, _dur,
         CAST(minutes AS INTEGER), delivery_mode, contact_method, two_way, activity, staff_location,
         coalesce(ratio, '1:1'), tcm_flag, narrative, _extra, $files[_file + 1], _row, $shas[_file + 1]
         FROM _in LEFT JOIN (SELECT DISTINCT procedure_code AS pcode, modifiers AS pmods, service_key
@@ -484,7 +483,8 @@ INSERTS = {
         CAST(span_start AS DATE), CAST(span_end AS DATE), living_arrangement, sleep_start, sleep_end, _extra,
         $files[_file + 1], _row, $shas[_file + 1] FROM _in""",
     "providers": """INSERT INTO providers SELECT $period, provider_id, name, CAST(enrollment_start AS DATE),
-        CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, $files[_file + 1], _row, $shas[_file + 1] FROM _in""",
+        CAST(enrollment_end AS DATE), licenses, case_management_agency, _extra, $files[_file + 1], _row, $shas[_file + 1],
+        tin FROM _in""",
     "staff": """INSERT INTO staff SELECT $period, staff_id, provider_id, role, CAST(hire_date AS DATE),
         CAST(end_date AS DATE), CAST(background_study_date AS DATE), high_school_graduate,
         CAST(qualifying_experience_months AS INTEGER), CAST(postsecondary_years AS DECIMAL(6,2)),
@@ -502,7 +502,13 @@ def _insert(con, period: str, kind: str, frame: pl.DataFrame, names: list[str], 
     if kind == "service_logs":
         frame = frame.with_columns(fe.via_unique(frame, "start_time", fe.time_minutes("start_time")).alias("_start"),
                                    fe.via_unique(frame, "end_time", fe.time_minutes("end_time")).alias("_end"))
-        frame = frame.with_columns(((pl.col("_end") - pl.col("_start") + 1440) % 1440).alias("_dur"))
+        # real instants and elapsed minutes in America/Chicago (rules.md Clarification 1): start_ts/end_ts are UTC
+        dates = frame.select(fe.via_unique(frame, "service_date", fe.parsed_date("service_date")).alias("_d"),
+                             "_start", "_end")
+        real = clock.contact_instants(dates, "_d", "_start", "_end")
+        frame = frame.with_columns(real["_dur"], real["_start_utc"], real["_end_utc"]).with_columns(
+            clock.as_timestamp("_start_utc").alias("_start_ts"), clock.as_timestamp("_end_utc").alias("_end_ts")
+        ).drop("_start_utc", "_end_utc")
     if kind == "claims":
         frame = frame.with_columns(pl.col("original_icn").cast(pl.Utf8))
     con.register("_in", frame.drop("_raw").to_arrow(compat_level=pl.CompatLevel.newest()))  # string views: no copy

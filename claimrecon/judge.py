@@ -3,6 +3,7 @@ reversals, findings and the balance proof. Each function is one Dagster asset's 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 import duckdb
@@ -13,7 +14,7 @@ import polars as pl
 
 from claimrecon import engine
 from claimrecon.errors import BalanceError, ClaimreconError
-from contracts import service_logs
+from contracts import clock, service_logs
 from contracts.rules import LOG_ORDER, RULES, Parameters
 
 
@@ -54,7 +55,10 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
     run_script(con, "service_groups.sql", {"period": period})
     con.execute("DELETE FROM log_billability WHERE period = ?", [period])
     buckets = bucket_count(con, period)
-    run_script(con, "current_contacts.sql", {"period": period, "buckets": buckets})
+    current_contacts(con, period, buckets)
+    # GEN-STAFF-OVERLAP crosses people, hence buckets: the lost minutes of every contact judged this period are
+    # computed once, over all current contacts, and each bucket joins its own rows (ov_lost)
+    run_script(con, "contact_overlaps.sql", {"period": period})
     contacts = unbillable = 0
     for b in range(buckets):
         run_script(con, "contact_evidence.sql", {**params, "bucket": b, "buckets": buckets})
@@ -75,6 +79,27 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
         unbillable += int((work["billable_minutes"] < work["duration_minutes"]).sum()) if work.height else 0
         del work
     return {"contacts": contacts, "unbillable": unbillable}
+
+
+def current_contacts(con: duckdb.DuckDBPyConnection, period: str, buckets: int) -> None:
+    """cur_contacts (sql/current_contacts.sql): the latest version of each contact known at the period, with its
+    real instants, tagged by bucket of people; and tz_days/local_utc, which it needs."""
+    _register_tz_days(con, period)
+    run_script(con, "current_contacts.sql", {"period": period, "buckets": buckets})
+
+
+def _register_tz_days(con: duckdb.DuckDBPyConnection, period: str) -> None:
+    """tz_days: the America/Chicago offsets (contracts/clock.py, Clarification 1) of every date a contact known
+    at this period, or its sleeping-hours windows, can touch; local_utc(date, minute, off0, change, off1): the
+    real instant (naive UTC) of a clock time on a date, for the SQL that reads clock times."""
+    lo, hi = con.execute("SELECT min(service_date), max(service_date) FROM contacts WHERE period <= ?",
+                         [period]).fetchall()[0]
+    dates = [] if lo is None else [lo + dt.timedelta(days=k) for k in range(-2, (hi - lo).days + 3)]
+    con.register("_tz", clock.day_offsets(dates).to_arrow())
+    con.execute("CREATE OR REPLACE TEMP TABLE tz_days AS SELECT * FROM _tz")
+    con.unregister("_tz")
+    con.execute("""CREATE OR REPLACE TEMP MACRO local_utc(d, m, off0, change, off1) AS
+                   CAST(d AS TIMESTAMP) + to_minutes(m - CASE WHEN m < change THEN off0 ELSE off1 END)""")
 
 
 def _billability(ev: pl.DataFrame) -> pl.DataFrame:

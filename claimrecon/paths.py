@@ -7,3 +7,4 @@ SQL_DIR = ROOT / "sql"
 REFERENCE_DIR = ROOT / "reference"
 PROCEDURE_CODES = REFERENCE_DIR / "procedure_codes.csv"
 DOCS_DIR = ROOT / "docs"
+REMITTANCE_CODES = REFERENCE_DIR / "remittance_codes.csv"  # the CARC/RARC numbers an 835 may carry (tests check both ways)

@@ -5,7 +5,8 @@
 * ``claimrecon_<period>.html`` — one self-contained page (inline SVG charts, no script, no network)
   that prints cleanly, with the top denial reasons and their citations and a remittance section;
 * ``remittance/<provider>.csv`` — each provider's lines with outcome, paid amount and every
-  adjustment's group, CARC, RARC and message.
+  adjustment's group, CARC, RARC and message;
+* ``x12/<provider>.835`` — each provider's X12 835 remittance advice (``claimrecon.x12``).
 
 Recipient ids are masked in the workbook and the HTML unless ``mask_ids=False`` (an explicit flag).
 The remittance files go to the provider who billed the lines, so they carry the ids the provider
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
+from claimrecon import x12
 from claimrecon.cells import escape_formula_expr, formula_like, mask_raw_record, sheet_names
 
 MAX_SHEET_ROWS = 1_000_000  # Excel holds 1,048,576 rows; longer tables are cut with a note
@@ -198,7 +200,7 @@ def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, 
                 elif isinstance(v, (dt.date, dt.datetime)):
                     ws.write_datetime(i, j, dt.datetime(v.year, v.month, v.day), datef)
                 else:
-                    ws.write_string(i, j, str(v))
+                    ws.write_string(i, j, str(v), as_text if formula_like(str(v)) else None)
         if sheet_table:
             ws.freeze_panes(first_row + 1, 0)
             if df.width:
@@ -373,9 +375,11 @@ th { background: #f2f5f9 } td.n, th.n { text-align: right; font-variant-numeric:
 <table><tr><th>rule</th><th>record kind</th><th class="n">records</th></tr>
 {% for r in rejected_reasons %}<tr><td>{{ r.rule_id }}</td><td>{{ r.record_kind }}</td><td class="n">{{ r.records }}</td></tr>{% endfor %}</table>
 <h2>Providers</h2>
-<table><tr><th>provider</th><th class="n">lines</th><th class="n">billed</th><th class="n">paid</th><th class="n">denied</th><th class="n">rejected</th><th class="n">findings</th></tr>
-{% for r in providers %}<tr><td>{{ r.billing_provider_id }} {{ r.provider_name or '' }}</td><td class="n">{{ r.claim_lines }}</td><td class="n">{{ r.billed_amount }}</td><td class="n">{{ r.paid_amount }}</td><td class="n">{{ r.denied_amount }}</td><td class="n">{{ r.rejected_amount }}</td><td class="n">{{ r.findings }}</td></tr>
-{% endfor %}</table>{% if providers_cut %}<p class="muted">{{ providers_cut }} more providers in the workbook.</p>{% endif %}
+<table><tr><th>provider</th><th class="n">lines</th><th class="n">billed</th><th class="n">paid</th><th class="n">denied</th><th class="n">rejected</th><th class="n">findings</th><th>X12 835</th></tr>
+{% for r in providers %}<tr><td>{{ r.billing_provider_id }} {{ r.provider_name or '' }}</td><td class="n">{{ r.claim_lines }}</td><td class="n">{{ r.billed_amount }}</td><td class="n">{{ r.paid_amount }}</td><td class="n">{{ r.denied_amount }}</td><td class="n">{{ r.rejected_amount }}</td><td class="n">{{ r.findings }}</td><td>{{ x12_files.get(r.billing_provider_id) or 'none (no adjudicated lines)' }}</td></tr>
+{% endfor %}</table>
+<p class="muted" id="x12">{{ x12_files | length }} X12 835 remittance advice files, one per billing provider with adjudicated lines: x12/&lt;provider&gt;.835.
+{% for pid, f in x12_files.items() if f.startswith('not written') %}{{ pid }}: {{ f }}. {% endfor %}</p>{% if providers_cut %}<p class="muted">{{ providers_cut }} more providers in the workbook.</p>{% endif %}
 <h2>Remittance summaries</h2>
 <p class="muted">Lines not paid in full, per provider, with every adjustment (full files: remittance/*.csv).</p>
 {% for pid, rows in remittance %}<section class="provider"><h3>{{ pid }}</h3>
@@ -409,7 +413,8 @@ def write_html(con, period: str, data: dict[str, pl.DataFrame], path: Path, mask
         denied=f"{t['denied_amount']:,.2f}", rejected=f"{t['rejected_amount']:,.2f}",
         charts=[charts["program"], charts["provider"], charts["reasons"], charts["trend"]],
         reasons=data["reasons"].head(20).to_dicts(), rejected_reasons=data["rejected_reasons"].to_dicts(),
-        providers=provs.head(50).to_dicts(), providers_cut=max(0, provs.height - 50), remittance=remittance)
+        providers=provs.head(50).to_dicts(), providers_cut=max(0, provs.height - 50), remittance=remittance,
+        x12_files=x12.files(con, period))
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -427,6 +432,8 @@ def build(con, period: str, folder: Path, mask_ids: bool = True, run_id: str = "
                "html": write_html(con, period, data, folder / f"claimrecon_{period}.html", mask_ids)}
         out["remittance"] = folder / "remittance"
         write_remittance(con, period, out["remittance"])
+        out["x12"] = folder / "x12"
+        x12.write_period(con, period, out["x12"])
     finally:
         os.umask(old)
     return out

@@ -1,9 +1,15 @@
-"""Run one monthly claim run through the Dagster job (the same assets the UI runs), in process."""
+"""Run one monthly claim run through the Dagster job (the same assets the UI runs), in process.
+
+The run is recorded in the warehouse's Dagster instance (``dagster_home``): the instance the UI opens, so a
+month run from the command line shows there with its partition, metadata, checks and run history.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +17,29 @@ from pathlib import Path
 import dagster as dg
 
 from claimrecon.errors import ClaimreconError, RunRefused, printable
+from claimrecon.paths import ROOT
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+INSTANCE_CONFIG = ROOT / "dagster.yaml"  # queued runs, one run per warehouse at a time
+
+
+def dagster_home(warehouse: str | Path) -> Path:
+    """The Dagster instance a warehouse's runs are recorded in: ``$DAGSTER_HOME`` when set, else ``dagster_home/``
+    beside the warehouse. Created owner-only (its event log names files and counts, never PHI, but it sits
+    with PHI), with the shipped ``dagster.yaml`` unless the folder already has one."""
+    from claimrecon.warehouse import secure_dir
+
+    # beside the warehouse's stable path (not resolved: that is a link into the published version)
+    home = Path(os.environ.get("DAGSTER_HOME") or Path(os.path.abspath(warehouse)).parent / "dagster_home")
+    secure_dir(home)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
+    return home
+
+
+def open_instance(warehouse: str | Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(dagster_home(warehouse)))
 
 
 @dataclass
@@ -24,6 +50,7 @@ class RunResult:
     run_id: str
     reports: Path
     not_read: list[tuple[str, str, str]]  # (file, status, reason): inbox entries refused, duplicate or read with a problem
+    dagster_home: Path | None = None
 
 
 #: Causes recognised in the message of an error that is not ours, said in words (no record values).
@@ -73,7 +100,7 @@ def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_di
     if not (Path(inbox) / period).is_dir():
         raise RunRefused(f"the inbox has no folder for {period} ({printable(Path(inbox) / period)})")
     from assets.claim_run import ASSETS
-    from pipelines.definitions import JOB_NAME, monthly_claim_run, resources
+    from pipelines.definitions import JOB_NAME, monthly_claim_run, resources, run_tags
 
     defs = dg.Definitions(assets=ASSETS, jobs=[monthly_claim_run],
                           resources=resources(str(warehouse), str(inbox), str(reports_dir),
@@ -84,9 +111,15 @@ def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_di
         run_config["resources"] = {"rules": {"config": rule_config}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        inst = instance or dg.DagsterInstance.ephemeral()
-        result = job.execute_in_process(partition_key=f"{period}-01", instance=inst, run_config=run_config,
-                                        raise_on_error=bool(os.environ.get("CLAIMRECON_DEBUG")))
+        inst = instance or open_instance(warehouse)
+        try:
+            result = job.execute_in_process(partition_key=period, instance=inst, run_config=run_config,
+                                            tags=run_tags(period, warehouse),
+                                            raise_on_error=bool(os.environ.get("CLAIMRECON_DEBUG")))
+        finally:
+            home = Path(inst.root_directory) if inst.is_persistent else None
+            if instance is None:
+                inst.dispose()
     if not result.success:
         raise ClaimreconError(_first_error(result))
     from claimrecon.warehouse import Warehouse
@@ -97,4 +130,8 @@ def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_di
         not_read = con.execute("SELECT source_file, status, reason FROM input_files WHERE period = ? AND "
                                "(status <> 'loaded' OR reason IS NOT NULL) ORDER BY source_file", [period]).fetchall()
     reports = (Path(reports_dir) if reports_dir else wh.path.parent / "reports") / period
-    return RunResult(period, wh.path, totals, result.run_id, reports, not_read)
+    return RunResult(period, wh.path, totals, result.run_id, reports, not_read, home)
+
+
+if __name__ == "__main__":  # `python -m claimrecon.runner WAREHOUSE`: prepare and print its DAGSTER_HOME (make ui)
+    print(dagster_home(sys.argv[1]))

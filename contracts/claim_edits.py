@@ -44,7 +44,8 @@ def prepare(ev: pl.DataFrame, p: Parameters) -> pl.DataFrame:
 
 def checks(p: Parameters) -> dict[str, pl.Expr]:
     lic = c("licenses").str.split(" ")
-    all_unbillable_by = lambda rid: ~(c("all_unbillable") & (c("first_log_rule") == rid))  # noqa: E731
+    # (no contract took minutes, e.g. a 0-minute contact: none of them names the line; GEN-DOC-UNITS does)
+    all_unbillable_by = lambda rid: ~(c("all_unbillable") & (c("first_log_rule") == rid).fill_null(False))  # noqa: E731
     out: dict[str, pl.Expr] = {
         "GEN-ELIGIBILITY": c("eligible"),
         "GEN-PROVIDER": c("provider_known") & c("provider_enrolled"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
+from contracts import clock
 from contracts.rules import FE_ORDER
 
 # Digits are ASCII `[0-9]`, never `\d`: Polars' (and Python's) `\d` also takes '١' and '７', which pass a
@@ -34,6 +35,10 @@ FORMATS = {
     "pos": r"^[0-9]{2}$",
     "proc": r"^[0-9A-Z]{5}$",
     "hhmm": r"^([01][0-9]|2[0-3]):[0-5][0-9]$",  # a clock time: 25:61 is not one
+    # revision 2, for the X12 835: nine ASCII digits; up to 38 printable ASCII characters without the 835's
+    # delimiters (* : ^ ~), not starting or ending with a space
+    "tin": r"^[0-9]{9}$",
+    "pcn": r"^[!-)+-9;-\]_-}]([ -)+-9;-\]_-}]{0,36}[!-)+-9;-\]_-}])?$",
 }
 
 
@@ -74,6 +79,7 @@ SPECS: dict[str, list[F]] = {
         F("billed_amount", "money", True),
         F("place_of_service", fmt="pos"),
         F("diagnosis_code", required=True, fmt="icd10"),
+        F("patient_control_number", fmt="pcn"),
     ],
     "authorizations": [
         F("sa_number", required=True, fmt="sa_number"),
@@ -130,6 +136,7 @@ SPECS: dict[str, list[F]] = {
         F("enrollment_end", "date"),
         F("licenses", fmt="enum", values=LICENSES, multi=True),
         F("case_management_agency", required=True, fmt="enum", values=("Y", "N")),
+        F("tin", fmt="tin"),
     ],
     "staff": [
         F("staff_id", required=True),
@@ -248,7 +255,12 @@ def prepare(kind: str, frame: pl.DataFrame) -> pl.DataFrame:
     if "modifiers" in frame.columns:
         filled = frame.select(pl.col("modifiers").fill_null(""))
         cols.append(via_unique(filled, "modifiers", normalized_modifiers()).alias("__mods"))
-    return frame.with_columns(cols) if cols else frame
+    frame = frame.with_columns(cols) if cols else frame
+    if kind == "service_logs":  # the real elapsed minutes (Clarification 1), from zoneinfo once per distinct date
+        dates = frame.select(via_unique(frame, "service_date", parsed_date("service_date")).alias("_d"),
+                             mins("start_time").alias("_s"), mins("end_time").alias("_e"))
+        frame = frame.with_columns(clock.contact_instants(dates, "_d", "_s", "_e")["_dur"].alias("__dur"))
+    return frame
 
 
 # ---------------------------------------------------------------- the contracts
@@ -327,11 +339,18 @@ def _value_checks(kind: str) -> list[CheckSpec]:
                       (parsed_date("end_date") >= parsed_date("start_date")).fill_null(True)),
         ]
     elif kind == "service_logs":
-        dur = (mins("end_time") - mins("start_time") + 1440) % 1440
+        # Clarification 1: the real elapsed time (an end equal to the start lasts 0 minutes, Clarification 2)
+        dur = pl.col("__dur")
+        remote = c("delivery_mode") == "remote"
         out += [
-            CheckSpec("FE-VALUE", "end_time", "the contact has no length (end equals start)", (dur > 0).fill_null(True)),
+            CheckSpec("FE-VALUE", "end_time", "the contact ends before it begins in real time (a start inside the "
+                      "spring-forward gap)", (dur >= 0).fill_null(True)),
             CheckSpec("FE-VALUE", "minutes", "minutes disagrees with start_time and end_time by more than one minute",
                       c("minutes").is_null() | ((c("minutes").cast(pl.Int64, strict=False) - dur).abs() <= 1).fill_null(True)),
+            # Clarification 15: remote exactly when the contact method is not in person
+            CheckSpec("FE-VALUE", "delivery_mode", "delivery_mode disagrees with contact_method (remote exactly when "
+                      "the method is not in_person)",
+                      (remote == (c("contact_method") != "in_person")).fill_null(True)),
         ]
     elif kind == "recipients":
         out.append(CheckSpec("FE-VALUE", "span_end", "span_end is before span_start",

@@ -15,18 +15,28 @@ from contracts.rules import LOG_ORDER, RULES, passes
 c = pl.col
 remote = c("is_remote_ihs")
 
+#: The administrative tasks of the seed's examples: the only work an aide's time covers (CM-AIDE-TASK, rev. 2).
+AIDE_TASKS = ["case_preparation", "provider_contact", "phone_contact", "mmis_entry", "referral"]
+on_roster_not_cm = c("on_roster") & (c("staff_role") != "case_manager")
+aide_contact = c("is_aide") | c("is_cma")
+
 #: rule id -> (True where the contact passes, minutes the rule removes when it fails: None = all)
+#: Interval rules (the overlaps, IHS-CONCURRENT, IHS-SLEEP) fail on any minute they claim but remove only the
+#: minutes no interval rule before them claimed (sql/contact_evidence.sql `iv_minutes`): no minute twice.
 LOG_CHECKS: dict[str, tuple[pl.Expr, pl.Expr | None]] = {
     # 000 "Secondary information": aide services must not be billed as case management.
     "CM-AIDE-AS-CM": (~(c("is_aide") & c("is_cm")), None),
-    # 000 "Non-covered services": an aide cannot assess, reassess or develop support plans.
-    "CM-AIDE-TASK": (~(c("is_aide") & c("activity").is_in(["assessment", "reassessment", "support_plan", "case_plan"])), None),
-    "CM-STAFF": (pl.lit(True), None),
+    # 000 "Covered services", "Non-covered services" (revision 2): aide time (the aide code, or an aide) covers
+    # only the administrative tasks; professional work and direct service are not aide time.
+    "CM-AIDE-TASK": (~(aide_contact & ~c("activity").is_in(AIDE_TASKS)), None),
+    # 000 "Case management aide" vs. "Waiver case management"; 004 §9: case management by a case manager,
+    # aide time not by direct-support staff. Staff not on the roster are GEN-STAFF (Clarification 15).
+    "CM-STAFF": (~((c("is_cm") & on_roster_not_cm) | (c("is_cma") & c("on_roster") & (c("staff_role") == "direct_support"))), None),
     # 000 "Provider standards and qualifications".
     "CM-AIDE-QUALIFIED": (~c("is_aide") | (c("hs_graduate") & c("experience_ok") & c("supervised") & c("employer_cm_agency")), None),
     # 003 "Background studies"; 004 §2: on the roster, employed by the provider that day, study cleared.
     "GEN-STAFF": (c("on_roster") & c("employed_on_date") & c("background_cleared"), None),
-    # 003 remote support: live two-way communication only.
+    # 003 remote support: live two-way communication only (every IHS contact delivered remotely, Clarification 15).
     "IHS-REMOTE-2WAY": (~remote | ((c("two_way") == "Y") & ~c("contact_method").is_in(["voicemail", "unanswered_message"])).fill_null(False), None),
     "IHS-REMOTE-METHOD": (~remote | c("contact_method").is_in(["telephone", "video", "secure_message"]), None),
     "IHS-REMOTE-SOCIAL": (~remote | (c("activity") != "social"), None),
@@ -34,20 +44,27 @@ LOG_CHECKS: dict[str, tuple[pl.Expr, pl.Expr | None]] = {
     # 003 "Service delivery documentation requirements for providers" (length and staff location).
     "IHS-REMOTE-DOCS": (~remote | (c("minutes").is_not_null() & c("staff_location").is_in(["office", "community"])).fill_null(False), None),
     "IHS-REMOTE-RATIO": (~remote | (c("ratio") != "1:2").fill_null(True), None),
-    # rules.md revision 2: implemented in the revision-2 log work (placeholders pass every contact until then).
-    "IHS-DELIVERY-CODE": (pl.lit(True), None),
-    "IHS-RATIO-CODE": (pl.lit(True), None),
-    "GEN-STAFF-OVERLAP": (pl.lit(True), None),
-    "GEN-PERSON-OVERLAP": (pl.lit(True), None),
+    # 003 "Authorization, rates and billing": in person or remotely as separate units (the catalog's delivery).
+    "IHS-DELIVERY-CODE": (~c("is_ihs") | ~c("code_delivery").is_in(["in_person", "remote"]).fill_null(False)
+                          | (c("delivery_mode") == c("code_delivery")), None),
+    # 003: in person at 1:1 or 1:2 -- a 1:2 contact on a 1:1 code would be paid the 1:1 rate.
+    "IHS-RATIO-CODE": (~(c("is_ihs") & (c("delivery_mode") == "in_person") & (c("ratio") == "1:2")
+                         & (c("code_ratio") == "1:1")).fill_null(True), None),
+    # 003 ratios; MHCP: time actually spent with the person (Clarification 16): only the minutes not admitted.
+    "GEN-STAFF-OVERLAP": (c("staff_overlap_minutes") == 0, c("staff_overlap_minutes")),
+    "GEN-PERSON-OVERLAP": (c("person_overlap_minutes") == 0, c("person_overlap_net")),
     # 003 "Services that cannot be delivered at the same time as IHS": only the overlapping minutes.
-    "IHS-CONCURRENT": (c("overlap_minutes") == 0, c("overlap_minutes")),
-    # 003 "Not covered within IHS" 2: supervision inside primary sleeping hours (not counted twice).
-    "IHS-SLEEP": (c("sleep_minutes") == 0, c("sleep_minutes") - c("sleep_conc_minutes")),
-    # 003 "Not covered within IHS" 4, 5.
-    "IHS-NONCOVERED": (~(c("is_ihs") & c("activity").is_in(["housing_search", "adl_support"])), None),
+    "IHS-CONCURRENT": (c("overlap_minutes") == 0, c("overlap_net")),
+    # 003 "Not covered within IHS" 2: supervision inside primary sleeping hours.
+    "IHS-SLEEP": (c("sleep_minutes") == 0, c("sleep_net")),
+    # 003 "Not covered within IHS" 4, 5 (revision 2): housing search; ADL support only where it is more than
+    # half of the person's documented IHS minutes with the provider that day (IHS that primarily delivers ADLs).
+    "IHS-NONCOVERED": (~(c("is_ihs") & ((c("activity") == "housing_search")
+                                         | ((c("activity") == "adl_support") & c("adl_primary")))), None),
     # 001 "Targeted Case Management (TCM)" 1: flag Yes and a narration of the service.
     "TCM-FLAG": (~c("is_tcm") | ((c("tcm_flag") == "Y").fill_null(False) & c("has_narrative")), None),
-    "TCM-STAFF": (pl.lit(True), None),
+    # 001: provided by a (TANF) case manager; staff not on the roster are GEN-STAFF (Clarification 15).
+    "TCM-STAFF": (~(c("is_tcm") & on_roster_not_cm), None),
 }
 assert list(LOG_CHECKS) == LOG_ORDER, "log contracts must follow the spec's table order"
 
@@ -78,8 +95,8 @@ def failures(evidence: pl.DataFrame) -> pl.DataFrame:
 
 def billability(evidence: pl.DataFrame) -> pl.DataFrame:
     """Billable minutes per contact. Minutes are taken rule by rule in table order: a contact-wide
-    rule takes whatever is left, an interval rule takes its own minutes (IHS-SLEEP net of minutes
-    already taken as concurrent). Returns evidence + billable_minutes, rule_ids, primary_rule_id and a
+    rule takes whatever is left, an interval rule takes its own minutes net of those an earlier interval
+    rule claimed (each minute is removed once, by the first rule in table order that claims it). Returns evidence + billable_minutes, rule_ids, primary_rule_id and a
     `removed__<rule>` column per rule."""
     fails = failures(evidence)
     ev = evidence.with_row_index("_idx")

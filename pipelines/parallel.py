@@ -14,24 +14,30 @@ parallel here and compares every row with a serial run.
 import dagster as dg
 
 from assets.claim_run import ASSETS
+from pipelines.definitions import run_tags
 from pipelines.resources import InboxResource, RuleParametersResource, WarehouseResource
 
 JOB_NAME = "regional_claim_run"
 
 
-def regional_claim_run() -> dg.JobDefinition:
-    """A reconstructable job (step processes re-import it): resources are configured per run."""
-    job = dg.define_asset_job(JOB_NAME, selection=dg.AssetSelection.all(),
-                              executor_def=dg.multiprocess_executor.configured({
-                                  "max_concurrent": 1,
-                                  # one server process imports the pipeline once, then forks a process per step
-                                  "start_method": {"forkserver": {"preload_modules": ["assets.claim_run"]}}}))
+def claim_run_job(name: str, executor_def: dg.ExecutorDefinition) -> dg.JobDefinition:
+    """The monthly claim run's assets as a job on another executor; the inbox and warehouse are run config,
+    so one job serves every region (state, program), each with its own inbox and warehouse."""
+    job = dg.define_asset_job(name, selection=dg.AssetSelection.all(), executor_def=executor_def)
     defs = dg.Definitions(assets=ASSETS, jobs=[job], resources={
         "warehouse": WarehouseResource.configure_at_launch(),
         "inbox": InboxResource.configure_at_launch(),
         "rules": RuleParametersResource(),
     })
-    return defs.resolve_job_def(JOB_NAME)
+    return defs.resolve_job_def(name)
+
+
+def regional_claim_run() -> dg.JobDefinition:
+    """A reconstructable job (step processes re-import it): resources are configured per run."""
+    return claim_run_job(JOB_NAME, dg.multiprocess_executor.configured({
+        "max_concurrent": 1,
+        # one server process imports the pipeline once, then forks a process per step
+        "start_method": {"forkserver": {"preload_modules": ["assets.claim_run"]}}}))
 
 
 def run_config(inbox: str, warehouse: str, reports_dir: str = "") -> dict:
@@ -45,4 +51,4 @@ def execute(period: str, inbox: str, warehouse: str, instance: dg.DagsterInstanc
     """One (month, region) partition on the multiprocess executor."""
     return dg.execute_job(dg.reconstructable(regional_claim_run), instance=instance,
                           run_config=run_config(inbox, warehouse, reports_dir),
-                          tags={"dagster/partition": f"{period}-01", "claimrecon/warehouse": warehouse})
+                          tags={"dagster/partition": period, **run_tags(period, warehouse)})

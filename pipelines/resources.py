@@ -7,10 +7,32 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
+from claimrecon.errors import RunRefused
 from claimrecon.warehouse import Warehouse
 from contracts.rules import Parameters
 
 DEFAULTS = Parameters()
+#: Runs launched together: a backfill, or one tick of the inbox sensor. Within one, a month waits for the months
+#: before it to publish (their history), and is refused if one of them did not.
+BATCH_TAGS = ("dagster/backfill", "claimrecon/batch")
+
+
+def unpublished_earlier_month(run: dg.DagsterRun | None, instance: dg.DagsterInstance | None) -> str | None:
+    """An earlier month of the same batch whose latest run did not succeed (failed, cancelled, still waiting)."""
+    period = run.tags.get("dagster/partition") if run else None
+    if not period or instance is None:
+        return None
+    for tag in BATCH_TAGS:
+        if not run.tags.get(tag):
+            continue
+        same = {k: run.tags[k] for k in (tag, "claimrecon/warehouse") if k in run.tags}  # this batch, this warehouse
+        latest: dict[str, dg.DagsterRun] = {}
+        for other in instance.get_runs(filters=dg.RunsFilter(tags=same)):  # newest first
+            latest.setdefault(other.tags.get("dagster/partition", ""), other)
+        for month, other in sorted(latest.items()):
+            if "" < month < period and other.status != dg.DagsterRunStatus.SUCCESS:
+                return f"{month} ({other.status.value.lower()})"
+    return None
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -31,6 +53,10 @@ class WarehouseResource(dg.ConfigurableResource):
         return Path(self.reports_dir) if self.reports_dir else self.warehouse.path.parent / "reports"
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        earlier = unpublished_earlier_month(context.dagster_run, context.instance)
+        if earlier:
+            raise RunRefused(f"the month before in this batch, {earlier}, did not publish; this month's history "
+                             "depends on it: re-run that month first, then this one")
         self._lock = self.warehouse.writer_lock()
         self._lock.__enter__()
 

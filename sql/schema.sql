@@ -119,6 +119,21 @@ CREATE TABLE IF NOT EXISTS run_steps (
     run_id VARCHAR, period VARCHAR, step VARCHAR, seconds DOUBLE, rows BIGINT
 );
 
+-- Revision 2 inputs for the X12 835, appended last so the positional inserts of ingest stay valid on
+-- warehouses created before them: the provider's own claim number (CLP01) and a UMPI provider's tax id (N1*PE FI).
+ALTER TABLE claims ADD COLUMN IF NOT EXISTS patient_control_number VARCHAR;
+ALTER TABLE providers ADD COLUMN IF NOT EXISTS tin VARCHAR;
+
+-- One row per billing provider with adjudicated lines in the period: what its 835 pays and the balance it owes
+-- from earlier 835s (claimrecon/x12.py). claims_paid = ΣCLP04 = sum(paid_amount) of its adjudicated lines;
+-- payment_amount = BPR02 = claims_paid + forwarded - recovered (never negative); forwarded and recovered are
+-- the PLB FB amounts; closing_balance = opening_balance + forwarded - recovered (what the provider still owes).
+CREATE TABLE IF NOT EXISTS provider_balances (
+    period VARCHAR, billing_provider_id VARCHAR, opening_balance DECIMAL(14,2), claims_paid DECIMAL(14,2),
+    forwarded DECIMAL(14,2), recovered DECIMAL(14,2), payment_amount DECIMAL(14,2), closing_balance DECIMAL(14,2),
+    trace_number VARCHAR, balance_trace VARCHAR, x12_file VARCHAR, withheld_reason VARCHAR
+);
+
 CREATE OR REPLACE VIEW payable_claims AS
 SELECT period, icn, line_no, recipient_id, billing_provider_id, procedure_code, modifiers, service_key,
        service_date, received_date, paid_units, paid_amount, sa_number, sa_line_no, outcome

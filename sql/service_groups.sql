@@ -19,3 +19,9 @@ SELECT service_key,
        bool_or(list_contains(string_split(groups, ' '), 'tcm')) AS is_tcm
 FROM procedure_codes WHERE period = $period GROUP BY service_key;
 
+
+-- Per procedure code + modifier set (modifiers sorted, as loaded): the catalog's ratio and delivery, read by
+-- IHS-DELIVERY-CODE and IHS-RATIO-CODE (a ratio/delivery of '' means the catalog gives none).
+CREATE OR REPLACE TEMP TABLE svc_code AS
+SELECT DISTINCT procedure_code, modifiers, service_key, nullif(ratio, '') AS code_ratio, nullif(delivery, '') AS code_delivery
+FROM procedure_codes WHERE period = $period;

@@ -14,7 +14,8 @@ from claimrecon.generator import (CLAIM_COLS, LOG_COLS, PROV_COLS, REC_COLS, SA_
                                   _write_pipe)
 from contracts.front_end import npi_check_digit
 
-SERVICES = {**SVC, "NIGHT_SUP": ("S5135", "UA", Decimal("6.00")), "CUST_LIVING": ("T2031", "UC", Decimal("200.00")),
+SERVICES = {**SVC, "IHS_WOT_1TO2": ("S5135", "UC UN", Decimal("5.00")), "IHS_WOT_REMOTE": ("S5135", "UC U4", Decimal("6.00")),
+            "NIGHT_SUP": ("S5135", "UA", Decimal("6.00")), "CUST_LIVING": ("T2031", "UC", Decimal("200.00")),
             "FRS": ("S5140", "UC", Decimal("230.00"))}
 DAY = "2025-12-10"
 RECEIVED = "2026-01-10"
@@ -31,8 +32,12 @@ def hhmm(minute: int) -> str:
 
 
 class Book:
-    def __init__(self, period: str = "2026-01", base: int = 0):
+    def __init__(self, period: str = "2026-01", base: int = 0, clone_staff: bool = False):
         self.period = period
+        # revision 2 (GEN-STAFF-OVERLAP): one staff member cannot serve two people 1:1 at once. With
+        # clone_staff, every contact by a roster member is documented by a twin of that member (same employer,
+        # role, dates and qualifications), so cases written for other rules cannot overlap each other.
+        self.clone_staff = clone_staff
         self.providers: list[dict] = []
         self.staff: list[dict] = []
         self.recipients: list[dict] = []
@@ -65,6 +70,13 @@ class Book:
         self.staff.append(row)
         return sid
 
+    def twin(self, sid: str) -> str:
+        """A new staff member with every attribute of `sid` (the same facts for every rule but the overlaps)."""
+        row = next(r for r in self.staff if r["staff_id"] == sid)
+        new = f"S{500000 + self._next():06d}"
+        self.staff.append(dict(row, staff_id=new))
+        return new
+
     def person(self, program: str = "CADI", birth: str = "1980-05-17", living: str = "own_home",
                sleep: tuple[str, str] = ("", ""), span: tuple[str, str] = ("2024-01-01", "2028-12-31")) -> str:
         pmi = f"{30000000 + self._next():08d}"
@@ -86,6 +98,8 @@ class Book:
     def contact(self, pmi: str, provider: str, staff: str, key: str, day: str = DAY, start: str = "09:00",
                 minutes: int = 120, **kw) -> dict:
         proc, mods, _ = SERVICES[key]
+        if self.clone_staff and not kw.pop("keep_staff", False) and any(r["staff_id"] == staff for r in self.staff):
+            staff = self.twin(staff)
         remote = key.endswith("REMOTE")
         s = minutes_of(start)
         activity = {"CM": "monitoring", "CMA": "mmis_entry", "TCM_OR": "case_plan"}.get(

@@ -30,7 +30,7 @@ def materialized(tmp_path_factory):
     home.mkdir()
     instance = dg.DagsterInstance.local_temp(str(home))
     wh = root / "wh" / "claimrecon.duckdb"
-    result = dg.materialize(ASSETS, partition_key=f"{period}-01", instance=instance,
+    result = dg.materialize(ASSETS, partition_key=period, instance=instance,
                             resources=resources(str(wh), str(root / "inbox")), raise_on_error=False)
     return {"root": root, "period": period, "wh": wh, "result": result, "instance": instance, "home": home}
 

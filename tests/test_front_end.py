@@ -60,10 +60,12 @@ def test_service_log_times_am_pm_overnight_and_minutes():
                  contact_method="in_person", two_way=None, activity="training", staff_location=None, ratio=None,
                  tcm_flag=None, narrative=None) for i, (s, e, m) in enumerate([
                      ("9:00 AM", "11:00 AM", "120"), ("11:00 PM", "1:00 AM", "120"), ("21:30", "22:00", "31"),
-                     ("25:61", "10:00", None), ("9:00 AM", "10:00 AM", "75"), ("9:00", "9:00", None)])]
+                     ("25:61", "10:00", None), ("9:00 AM", "10:00 AM", "75"), ("9:00", "9:00", None),
+                     ("9:00", "9:00", "0")])]
     df = pl.DataFrame(rows, schema={c: pl.Utf8 for c in fe.columns("service_logs")})
     fails = fe.validate("service_logs", df, CATALOG)
-    assert fails.select("_idx", "rule_id").rows() == [(3, "FE-PARSE"), (4, "FE-VALUE"), (5, "FE-VALUE")]
+    # revision 2, Clarification 2: an end equal to the start lasts 0 minutes (loaded, not rejected)
+    assert fails.select("_idx", "rule_id").rows() == [(3, "FE-PARSE"), (4, "FE-VALUE")]
     mins = df.select(fe.time_minutes("start_time"), fe.time_minutes("end_time")).rows()
     assert mins[:2] == [(540, 660), (1380, 60)]
 

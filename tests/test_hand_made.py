@@ -41,6 +41,7 @@ class Inbox:
 
     def __init__(self):
         self.recipients, self.sa, self.logs, self.claims, self.expect = [], [], [], [], {}
+        self.staff = list(STAFF_ROWS)
         self.n = 0
 
     def line(self, case: str, *, units=8, minutes=120, billed=None, day="2025-12-10", received="2026-01-10",
@@ -58,6 +59,9 @@ class Inbox:
                             "start_date": "2024-01-01", "end_date": "2028-12-31", "authorized_units": str(auth_units),
                             "unit_rate": "9.50", "waiver_program": "CADI", "remote_exception_units": "0",
                             "case_manager_id": ""})
+        if contact and staff == STAFF:  # each line's visit by its own worker (no GEN-STAFF-OVERLAP, revision 2)
+            staff = f"S1{self.n:05d}"
+            self.staff.append(dict(STAFF_ROWS[0], staff_id=staff))
         if contact:
             self.logs.append({"log_id": f"L{self.n:09d}", "provider_id": PROV, "staff_id": staff, "recipient_id": pmi,
                               "procedure_code": "H2014", "modifiers": "UC U3", "service_date": day,
@@ -86,7 +90,7 @@ class Inbox:
             shutil.copyfile(base / "service_logs" / f"evv_{period}.csv", base / "service_logs" / f"resent_{period}.csv")
         _write_csv(base / "reference" / "recipients.csv", REC_COLS, self.recipients)
         _write_csv(base / "reference" / "providers.csv", PROV_COLS, PROVIDERS)
-        _write_csv(base / "reference" / "staff.csv", STAFF_COLS, STAFF_ROWS)
+        _write_csv(base / "reference" / "staff.csv", STAFF_COLS, self.staff)
 
 
 def fe_line(**kw) -> str:
@@ -95,7 +99,7 @@ def fe_line(**kw) -> str:
            "procedure_code": "H2014", "modifiers": "UC U3", "service_date": "2025-12-11", "units": "8",
            "billed_amount": "76.00", "place_of_service": "12", "diagnosis_code": "F84.0"}
     row.update(kw)
-    return "|".join(row[c] for c in CLAIM_COLS)
+    return "|".join(row.get(c, "") for c in CLAIM_COLS)
 
 
 FE_CASES = {  # rule -> the bad claim line (row numbers follow the detail lines)
@@ -135,7 +139,7 @@ def scenario(tmp_path_factory):
 
     m2 = Inbox()
     m2.n = 100
-    m2.recipients, m2.sa = list(m1.recipients), list(m1.sa)  # same snapshots
+    m2.recipients, m2.sa, m2.staff = list(m1.recipients), list(m1.sa), list(m1.staff)  # same snapshots
     m2.line("void", pmi=void_me["recipient_id"], sa=False, contact=False, received="2026-02-05",
             icn="2026021000000001", adj="1", orig=void_me["icn"], day=void_me["service_date"], expect=("voided", None))
     m2.line("replacement", pmi=replace_me["recipient_id"], sa=False, contact=False, received="2026-02-05",

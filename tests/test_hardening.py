@@ -864,7 +864,7 @@ def test_the_dagster_path_writes_owner_only_whatever_the_umask(demo, tmp_path):
     dagster = Path(sys.executable).parent / "dagster"
     proc = subprocess.run(["sh", "-c", 'umask 022 && exec "$0" "$@"', str(dagster), "job", "execute", "-m",
                            "pipelines.definitions", "-j", "monthly_claim_run", "--tags",
-                           '{"dagster/partition": "%s-01"}' % demo["periods"][0]],
+                           '{"dagster/partition": "%s"}' % demo["periods"][0]],
                           capture_output=True, text=True, timeout=600, env=env, cwd=Path(__file__).parent.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
     paths = [p for p in wh.parent.rglob("*") if not p.is_symlink()]
@@ -996,4 +996,4 @@ def test_the_inbox_sensor_sees_an_upper_case_claims_file(tmp_path, monkeypatch):
     (tmp_path / "2026-04" / "claims").mkdir(parents=True)  # no claims file yet: no run
     monkeypatch.setenv("CLAIMRECON_INBOX", str(tmp_path))
     requests = list(inbox_month_sensor(dg.build_sensor_context()))
-    assert [r.partition_key for r in requests] == ["2026-03-01"]
+    assert [r.partition_key for r in requests] == ["2026-03"]

@@ -10,22 +10,11 @@ import pytest
 from claimrecon.generator import generate
 from claimrecon.runner import run_period
 from pipelines import parallel
-from tests.conftest import ro
+from tests.rows import TABLES
+from tests.rows import output_rows as _rows
 
-TABLES = {
-    "claim_outcomes": "SELECT * FROM claim_outcomes ORDER BY ALL",
-    "denial_ledger": "SELECT * FROM denial_ledger ORDER BY ALL",
-    "log_billability": "SELECT * FROM log_billability ORDER BY ALL",
-    "findings": "SELECT * FROM findings ORDER BY ALL",
-    "rejected_records": "SELECT * FROM rejected_records ORDER BY ALL",
-}
 REGIONS = {"north": 21, "south": 22}  # region -> generator seed: different people, providers and faults
 PERIOD = "2026-01"
-
-
-def _rows(path) -> dict:
-    with ro(path) as con:
-        return {t: con.sql(q).fetchall() for t, q in TABLES.items()}
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from tests.conftest import ro
 
 
 def build() -> Book:  # noqa: PLR0915 - one row per call, read top to bottom
-    b = Book()
+    b = Book(clone_staff=True)  # every contact by its own twin of the staff member: no GEN-STAFF-OVERLAP here
     ihs, ihs2 = b.provider(), b.provider()
     ds, ds2 = b.staff_member(ihs), b.staff_member(ihs2)
     basic = b.provider(licenses="245D_BASIC")
@@ -78,6 +78,16 @@ def build() -> Book:  # noqa: PLR0915 - one row per call, read top to bottom
         cm_case(f"CM-AIDE-QUALIFIED {label}", ("denied", "CM-AIDE-QUALIFIED"),
                 staff=b.staff_member(cma1, "case_management_aide", **{"supervisor_staff_id": cm1, **kw}))
     notcm = b.provider(licenses="245D_BASIC", cm="N")
+    # revision 2: CM by a case manager only; aide time not by direct-support staff
+    ds_cm = b.staff_member(cma1, "direct_support")
+    cm_case("CM-STAFF direct support documents CM", ("denied", "CM-STAFF"), bill="CM", doc="CM", staff=ds_cm, units=3,
+            minutes=45, activity="monitoring")
+    cm_case("CM-STAFF aide code by direct support", ("denied", "CM-STAFF"), staff=ds_cm)
+    cm_case("CM-STAFF pass: a case manager documents CM", bill="CM", doc="CM", staff=cm1, units=3, minutes=45,
+            activity="monitoring")
+    cm_case("CM-STAFF pass: aide code by an aide", staff=aide1)
+    cm_case("CM-AIDE-TASK support is direct service", ("denied", "CM-AIDE-TASK"), activity="support")
+    cm_case("CM-AIDE-TASK pass: a referral", activity="referral")
     cm_case("CM-AIDE-QUALIFIED employer not a CM agency", ("denied", "CM-AIDE-QUALIFIED"), prov=notcm,
             staff=b.staff_member(notcm, "case_management_aide", supervisor_staff_id=cm1))
     cm_case("CM-AIDE-QUALIFIED pass: 6 months and a year of college", staff=b.staff_member(
@@ -150,17 +160,48 @@ def build() -> Book:  # noqa: PLR0915 - one row per call, read top to bottom
     ihs_case("IHS-NONCOVERED housing search", ("denied", "IHS-NONCOVERED"), activity="housing_search")
     ihs_case("IHS-NONCOVERED ADL support", ("denied", "IHS-NONCOVERED"), activity="adl_support")
     ihs_case("IHS-NONCOVERED pass: training", activity="training")
+    p = ihs_case("IHS-NONCOVERED pass: ADL exactly half of the day's IHS", units=4, minutes=60, activity="adl_support")
+    b.contact(p, ihs, ds, "IHS_WT", DAY, "13:00", 60)
+
+    # ---------------------------------------------------------------- revision 2: the code documented (003)
+    remote_on_inperson = dict(delivery_mode="remote", contact_method="telephone", staff_location="office",
+                              activity="check_in", start="19:00", minutes=30, units=2)
+    ihs_case("IHS-DELIVERY-CODE remote on the in-person code", ("denied", "IHS-DELIVERY-CODE"), **remote_on_inperson)
+    ihs_case("IHS-DELIVERY-CODE pass: in person on the in-person code")
+    ihs_case("IHS-RATIO-CODE 1:2 on the 1:1 code", ("denied", "IHS-RATIO-CODE"), ratio="1:2")
+    ihs_case("IHS-RATIO-CODE pass: 1:2 on the 1:2 code", key="IHS_WT_1TO2", ratio="1:2")
+    # revision 2, Clarification 16: one staff member 1:1 with two people at once; two providers for one person
+    p1, p2 = b.person(), b.person()
+    shared = b.staff_member(ihs)
+    for p, start, label, exp, led in ((p1, "09:00", "GEN-STAFF-OVERLAP pass: first in order keeps its minutes", ("paid", None), None),
+                                      (p2, "10:00", "GEN-STAFF-OVERLAP", ("partial", "GEN-STAFF-OVERLAP"),
+                                       [("GEN-STAFF-OVERLAP", 4, True)])):
+        b.sa_line(p, ihs, "IHS_WT")
+        b.contact(p, ihs, shared, "IHS_WT", DAY, start, 120, keep_staff=True)
+        b.claim(label, p, ihs, "IHS_WT", DAY, 8, expect=exp, ledger=led)
+    p = b.person()
+    b.sa_line(p, ihs, "IHS_WT")
+    b.sa_line(p, ihs2, "IHS_WT")
+    b.contact(p, ihs, ds, "IHS_WT", DAY, "09:00", 120)
+    b.contact(p, ihs2, ds2, "IHS_WT", DAY, "10:00", 120)
+    b.claim("GEN-PERSON-OVERLAP pass: first in order keeps its minutes", p, ihs, "IHS_WT", DAY, 8)
+    b.claim("GEN-PERSON-OVERLAP", p, ihs2, "IHS_WT", DAY, 8, expect=("partial", "GEN-PERSON-OVERLAP"),
+            ledger=[("GEN-PERSON-OVERLAP", 4, True)])
 
     # ---------------------------------------------------------------- TCM (001)
-    def tcm_case(case, expect=("paid", None), birth="1990-01-01", **contact):
+    def tcm_case(case, expect=("paid", None), birth="1990-01-01", staff=tcm_cm, **contact):
         pmi = b.person(program="TANF", birth=birth)
         b.sa_line(pmi, tcm, "TCM_OR")
-        b.contact(pmi, tcm, tcm_cm, "TCM_OR", DAY, "10:00", 30, **contact)
+        b.contact(pmi, tcm, staff, "TCM_OR", DAY, "10:00", 30, **contact)
         b.claim(case, pmi, tcm, "TCM_OR", DAY, 2, expect=expect)
 
     tcm_case("TCM-FLAG flag No", ("denied", "TCM-FLAG"), tcm_flag="N")
     tcm_case("TCM-FLAG no narrative", ("denied", "TCM-FLAG"), narrative="")
     tcm_case("TCM-FLAG pass")
+    tcm_case("TCM-STAFF direct support", ("denied", "TCM-STAFF"), staff=b.staff_member(tcm, "direct_support"))
+    tcm_case("TCM-STAFF an aide (on an aide task)", ("denied", "TCM-STAFF"), activity="referral",
+             staff=b.staff_member(tcm, "case_management_aide", supervisor_staff_id=tcm_cm))
+    tcm_case("TCM-STAFF pass: a case manager", staff=tcm_cm)
     tcm_case("TCM-AGE 13", ("denied", "TCM-AGE"), birth="2011-12-11")
     tcm_case("TCM-AGE pass: 14 that day", birth="2011-12-10")
 
@@ -286,7 +327,8 @@ def build_findings(b: Book, w: dict) -> dict:
     for label, n in (("IL-CASELOAD", 31), ("IL-CASELOAD pass", 30)):
         cm = f[label] = b.staff_member(agency, "case_manager")
         for i in range(n):
-            b.contact(b.person(), agency, cm, "CM", f"2025-12-{1 + i % 28:02d}", "13:00", 30, activity="monitoring")
+            b.contact(b.person(), agency, cm, "CM", f"2025-12-{1 + i % 28:02d}", f"{13 + i // 28}:00", 30,
+                      activity="monitoring", keep_staff=True)
     # IL-TRAINING
     f["IL-TRAINING"] = b.staff_member(agency, "case_manager", training_hours_12m="11.5")
     f["IL-TRAINING pass"] = b.staff_member(agency, "case_manager", training_hours_12m="12")
