@@ -328,11 +328,11 @@ def conservation(db: Path, period: str) -> dict[str, tuple]:
 
 def small_month(root: Path, period: str = "2026-01") -> Path:
     """A month of one good claim line and nothing else: the base the single-defect tests add to."""
-    from claimrecon.generator import CLAIM_COLS
     base = root / "inbox" / period
     (base / "claims").mkdir(parents=True)
     good = f"2026010100001|1|0||2026-01-10|{GOOD_NPI}|12345678|H2014|UC U3|2025-12-10|4|38.00|12|F84.0"
-    (base / "claims" / "c.txt").write_text("|".join(CLAIM_COLS) + "\n" + good + "\nTRL|1|38.00\n")
+    cols = fe.columns("claims")[:len(good.split("|"))]  # the columns it names (others, e.g. revision 2's, come back empty)
+    (base / "claims" / "c.txt").write_text("|".join(cols) + "\n" + good + "\nTRL|1|38.00\n")
     for sub in ("service_logs", "reference", "authorizations"):
         (base / sub).mkdir()
     return root / "inbox"
@@ -494,7 +494,8 @@ def _file_with(kind: str, rows: list[dict]) -> tuple[str, bytes]:
 
 def _rows(kind: str, n: int) -> list[dict]:
     cols = fe.columns(kind)
-    base = dict(zip(cols, GOOD[kind].split(ingest.KINDS[kind].sep)))
+    base = dict.fromkeys(cols, "")  # columns GOOD does not give (revision 2's optional ones) left empty
+    base.update(zip(cols, GOOD[kind].split(ingest.KINDS[kind].sep)))
     key = {"claims": "icn", "authorizations": "sa_number", "service_logs": "log_id", "staff": "staff_id",
            "recipients": "recipient_id"}[kind]
     out = []
@@ -793,9 +794,11 @@ def test_a_full_disk_is_refused_in_words(demo_copy, monkeypatch):
     from claimrecon import warehouse as wmod
     from claimrecon.runner import run_period
     inbox, wh, period = demo_copy["inbox"], demo_copy["warehouse"], demo_copy["periods"][0]
+    import types
     def full(*a, **k):
         raise OSError(errno.ENOSPC, "No space left on device", a[1] if len(a) > 1 else "x")
-    monkeypatch.setattr(wmod.shutil, "copyfile", full)
+    # the warehouse's own copy finds the disk full (a namespace, so other modules' shutil stays whole)
+    monkeypatch.setattr(wmod, "shutil", types.SimpleNamespace(**{**vars(shutil), "copyfile": full}))
     with pytest.raises(ClaimreconError, match="cannot copy the warehouse .*: the disk is full$"):
         run_period(inbox, period, wh)
     monkeypatch.undo()
