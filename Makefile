@@ -10,7 +10,7 @@ $(UV): requirements.lock pyproject.toml
 	$(PY) -m uv pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	touch $(UV)
 
-.PHONY: install demo test catalog ui bench
+.PHONY: install demo test catalog ui bench reliability
 install: $(UV)
 
 demo: $(UV)   ## the main job: sample data, a monthly claim run per month through Dagster, the balance
@@ -23,8 +23,12 @@ test: $(UV)   ## the test suite (real DuckDB files, real Dagster materialization
 catalog: $(UV)
 	$(VENV)/bin/claimrecon catalog
 
-ui: $(UV)     ## the Dagster UI over workspace.yaml
-	$(VENV)/bin/dagster dev -w workspace.yaml
+ui: $(UV)     ## the Dagster UI over workspace.yaml (owner-only files: the warehouse and reports hold PHI)
+	umask 077 && $(VENV)/bin/dagster dev -w workspace.yaml
+
+reliability: $(UV)  ## the hardening suite; rewrites docs/reliability.md from what it tried (make test never does)
+	CLAIMRECON_RELIABILITY_PAGE=docs/reliability.md $(VENV)/bin/python -m pytest -q -p no:cacheprovider -n 2 \
+	  tests/test_hardening.py tests/test_dagster_materialize.py tests/test_dagster_and_catalog.py
 
 bench: $(UV)  ## the benchmark: a state-scale month (floor vs run, 3 runs) and 12 months of history -> benchmarks/results.md
 	$(VENV)/bin/python benchmarks/run.py

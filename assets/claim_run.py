@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import time
+from pathlib import Path
 
 import dagster as dg
 
@@ -206,7 +207,7 @@ def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ru
 
 
 def _staged_reports(warehouse: WarehouseResource, period: str):
-    return warehouse.reports_path / ".staging" / period
+    return warehouse.warehouse.staged_reports(period)
 
 
 REPORT_CHECKS = {"file_controls": "GX: every file's control totals match what was loaded and rejected",
@@ -276,8 +277,10 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
                          totals["claim_lines"], totals["paid_lines"], totals["partial_lines"], totals["denied_lines"],
                          totals["rejected_lines"], totals["reversal_rows"], totals["billed_amount"], totals["paid_amount"],
                          totals["adjusted_amount"], totals["rejected_amount"], rejected])
-        path = wh.publish(period)
-        final = reports_mod.publish_folder(_staged_reports(warehouse, period), warehouse.reports_path / period)
+        # one atomic switch: the warehouse and the period's reports are published together
+        path = wh.publish(period, _staged_reports(warehouse, period),
+                          Path(warehouse.reports_dir) if warehouse.reports_dir else None)
+        final = warehouse.reports_path / period
         info["detail"] = f"{path.name}, reports in {final}"
 
     return dg.MaterializeResult(metadata={"warehouse": dg.MetadataValue.path(str(path)),

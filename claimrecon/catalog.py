@@ -109,8 +109,10 @@ TABLES = {
     "findings": "One row per compliance finding (reported, never denied), with evidence.",
     "runs": "One row per published run: timings, input files with SHA-256, rule catalog version, parameters, counts.",
     "run_steps": "Seconds and rows per step of each run.",
-    "input_files": "Every inbox file seen: SHA-256, status (loaded/duplicate), detail lines, loaded and rejected rows, "
-                   "control trailer count and total.",
+    "input_files": "Every entry of the month's inbox folder: SHA-256, status (loaded, duplicate, or refused: not read, "
+                   "e.g. a symbolic link, a folder, a name no kind takes) with the reason (also a problem of a file "
+                   "that was read, e.g. empty or an unreadable header), detail lines, loaded and rejected rows, "
+                   "control trailer count and total, and the totals loaded and rejected.",
     "claims": "Claim lines loaded from the MMIS extract (with provenance); `patient_control_number` (revision 2) is "
               "the provider's own claim number, echoed as CLP01 on the 835.",
     "claim_adjustments": "One row per void or replacement accepted at the front end: the claim version it reverses "

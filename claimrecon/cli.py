@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from claimrecon import progress
-from claimrecon.errors import ClaimreconError
+from claimrecon.errors import ClaimreconError, debug_traceback, describe_error, printable
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Medicaid HCBS waiver claims reconciliation.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Medicaid HCBS waiver claims reconciliation.",
+                  pretty_exceptions_show_locals=False)  # locals hold whole months of records (size, PHI)
 DEFAULT_WAREHOUSE = Path("warehouse/claimrecon.duckdb")
 
 
@@ -67,14 +68,26 @@ def _balance(totals: dict, period: str) -> Table:
     return t
 
 
+def _shown(text) -> str:
+    """A file name or record text for the terminal: control characters escaped, no rich markup."""
+    from rich.markup import escape
+
+    from claimrecon.errors import printable
+    return escape(printable(text))
+
+
 def _run(inbox: Path, period: str, warehouse: Path, reports: Path | None = None, show_ids: bool = False) -> dict:
     from claimrecon.runner import run_period
 
-    out.print(f"[bold]claimrecon[/] run {period}  inbox={inbox}  warehouse={warehouse}")
+    out.print(f"[bold]claimrecon[/] run {period}  inbox={_shown(inbox)}  warehouse={_shown(warehouse)}")
     t0 = time.perf_counter()
     progress.reporter = RichReporter(out)
     result = run_period(inbox, period, warehouse, reports_dir=reports or "", show_recipient_ids=show_ids)
     out.print(_balance(result.totals, period))
+    if result.not_read:  # every inbox entry is accounted for: those not read (or read with a problem) and why
+        out.print(f"{len(result.not_read)} inbox file(s) not read, or read with a problem (input_files):")
+        for name, status, reason in result.not_read:
+            out.print(f"  {status:<9} {_shown(name)}: {_shown(reason)}")
     out.print(f"published {result.warehouse} in {time.perf_counter() - t0:.1f} s")
     out.print(f"Dagster run {result.run_id} recorded in DAGSTER_HOME={result.dagster_home} (`make ui` opens it)")
     r = result.reports
@@ -96,7 +109,7 @@ def run(inbox: Annotated[Path, typer.Option(help="folder of monthly drops <inbox
     try:
         _run(inbox, period, warehouse, reports, show_recipient_ids)
     except ClaimreconError as e:
-        print(f"claimrecon: refused: {e}", file=sys.stderr)
+        print(f"claimrecon: refused: {printable(e)}", file=sys.stderr)
         raise typer.Exit(2) from None
 
 
@@ -113,7 +126,7 @@ def demo(out_dir: Annotated[Path, typer.Option("--out", help="where the sample i
         for period in summary["periods"]:
             _run(out_dir / "inbox", period, warehouse)
     except ClaimreconError as e:
-        print(f"claimrecon: refused: {e}", file=sys.stderr)
+        print(f"claimrecon: refused: {printable(e)}", file=sys.stderr)
         raise typer.Exit(2) from None
     prog = sys.argv[0] if "/" in sys.argv[0] and sys.argv[0].endswith("claimrecon") else "claimrecon"  # as typed
     out.print(f"Analysts: {prog} sql --warehouse {warehouse}   (read-only; .tables lists the tables with their "
@@ -228,6 +241,11 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as e:  # noqa: BLE001 — CLAIMRECON_DEBUG=1 lets errors through: one bounded report, no PHI
+        print(f"claimrecon: failed: {describe_error(e)}", file=sys.stderr)
+        if os.environ.get("CLAIMRECON_DEBUG"):
+            print(debug_traceback(e), file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -48,9 +48,9 @@ def _frames(con, period: str) -> dict:
                f.detail_lines - f.loaded_rows - f.rejected_rows AS conservation_diff,
                CASE WHEN f.control_count IS NOT NULL THEN f.control_count - f.detail_lines END AS trailer_count_diff,
                CASE WHEN f.kind = 'claims' THEN
-                    f.control_total - coalesce(f.loaded_total, 0)
-                    - coalesce((SELECT sum(r.billed_amount) FROM claims_rejected r
-                                WHERE r.period = f.period AND r.source_file = f.source_file), 0) END AS trailer_total_diff
+                    f.control_total - coalesce(f.loaded_total, 0) - coalesce(f.rejected_total,
+                      (SELECT sum(r.billed_amount) FROM claims_rejected r
+                       WHERE r.period = f.period AND r.source_file = f.source_file), 0) END AS trailer_total_diff
         FROM input_files f WHERE f.period = $p AND f.status = 'loaded' ORDER BY f.source_file""", params=p).df()
     balance = con.sql("""
         SELECT billing_provider_id, waiver_program, service,

@@ -8,6 +8,9 @@ missing or wrong refuses the whole run (``RunRefused``): nothing is published.
 from __future__ import annotations
 
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -16,7 +19,7 @@ import duckdb
 import polars as pl
 
 from claimrecon import progress
-from claimrecon.errors import RunRefused
+from claimrecon.errors import RunRefused, describe_os_error, printable
 from claimrecon.readers import Batch, RawFile, read_files, sha256_of
 from contracts import clock
 from contracts import front_end as fe
@@ -48,27 +51,86 @@ def period_dir(inbox: Path, period: str) -> Path:
     return Path(inbox) / period
 
 
-def discover(inbox: Path, period: str) -> dict[str, list[Path]]:
-    """The files of each kind, sorted by name. Links and anything resolving outside the period
-    folder are ignored (path-like names cannot lead the run elsewhere)."""
-    root = period_dir(inbox, period).resolve()
-    found: dict[str, list[Path]] = {}
+class Found(dict):
+    """The files of each kind (kind -> paths, sorted by name) and, in ``refused``, every other entry of
+    the month's folder with the reason it is not read: (name relative to the inbox, kind or 'unknown',
+    reason). Nothing in the month's folder goes unaccounted for."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.refused: list[tuple[str, str, str]] = []
+
+
+def _suffix_matches(name: str, pattern: str) -> bool:
+    """Case-insensitive name match: `*.txt` takes `X.TXT`, `recipients.csv` takes `Recipients.CSV`."""
+    name, pattern = name.lower(), pattern.lower()
+    return name.endswith(pattern[1:]) if pattern.startswith("*") else name == pattern
+
+
+def _lexical(path: Path) -> Path:
+    """An absolute path without following links (links are judged, never followed)."""
+    return Path(os.path.abspath(path))
+
+
+def _link_reason(path: Path, inbox: Path) -> str:
+    try:
+        target = Path(os.path.realpath(path))
+    except OSError:
+        target = None
+    if target is None or not target.is_relative_to(Path(os.path.realpath(inbox))):
+        return "a symbolic link that leads outside the inbox: refused, not followed"
+    return "a symbolic link: refused, not followed (copy the file itself into the inbox)"
+
+
+def discover(inbox: Path, period: str) -> Found:
+    """Every entry of ``<inbox>/<period>/``: the files of each kind (names matched case-insensitively)
+    and every other entry refused with its reason (symbolic links, which are never followed; folders
+    and files where no kind is expected; names no kind takes; anything not a regular file)."""
+    from claimrecon.errors import RunRefused, describe_os_error, printable
+
+    inbox_abs = _lexical(inbox)
+    root = inbox_abs / period
+    if root.is_symlink():
+        raise RunRefused(f"the month folder {printable(period)} is a symbolic link: refused, not followed")
+    found = Found({k: [] for k in KINDS})
+    folders: dict[str, list[Kind]] = {}
     for k in KINDS.values():
-        folder = root / k.folder
-        files = []
-        if folder.is_dir():
-            for p in sorted(folder.glob(k.pattern)):
-                if p.is_symlink() or not p.is_file():
-                    continue
-                if not p.resolve().is_relative_to(root):
-                    continue
-                files.append(p)
-        found[k.name] = files
+        folders.setdefault(k.folder, []).append(k)
+
+    def refuse(path: Path, kind: str, reason: str) -> None:
+        found.refused.append((os.path.relpath(path, inbox_abs), kind, reason))
+
+    for top in sorted(root.iterdir()):
+        kinds = folders.get(top.name)
+        if top.is_symlink():
+            refuse(top, kinds[0].name if kinds and len(kinds) == 1 else "unknown", _link_reason(top, inbox_abs))
+        elif kinds is None:
+            refuse(top, "unknown", "not one of the inbox folders (" + ", ".join(sorted(folders)) + ")"
+                   if top.is_dir() else "a file outside the inbox folders (" + ", ".join(sorted(folders)) + ")")
+        elif not top.is_dir():
+            refuse(top, "unknown", f"{top.name} should be a folder")
+        else:
+            for p in sorted(top.iterdir()):
+                kind = next((k for k in kinds if _suffix_matches(p.name, k.pattern)), None)
+                guess = kind.name if kind else (kinds[0].name if len(kinds) == 1 else "unknown")
+                mode = p.lstat().st_mode
+                if stat.S_ISLNK(mode):
+                    refuse(p, guess, _link_reason(p, inbox_abs))
+                elif stat.S_ISDIR(mode):
+                    n = sum(1 for _ in p.rglob("*"))
+                    refuse(p, guess, f"a folder inside {top.name}/ ({n} entries): not read")
+                elif not stat.S_ISREG(mode):
+                    refuse(p, guess, "not a regular file (a pipe, socket or device): not read")
+                elif kind is None:
+                    expected = " or ".join(k.pattern for k in kinds)
+                    refuse(p, guess, f"the name does not match {expected}: not read")
+                else:
+                    found[kind.name].append(p)
     return found
 
 
 def relative_name(inbox: Path, path: Path) -> str:
-    return str(Path(path).resolve().relative_to(Path(inbox).resolve()))
+    return os.path.relpath(_lexical(path), _lexical(inbox))
 
 
 # ---------------------------------------------------------------------------- file registry
@@ -99,18 +161,30 @@ def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, fil
       snapshot in force (the latest earlier period's drop of that kind). A drop identical to it is skipped
       (nothing changes); a drop identical to an older, superseded snapshot is loaded and becomes current.
       A file repeated within one drop is loaded once.
-    Only earlier periods count: re-running a period after later ones reads its own files again."""
+    Only earlier periods count: re-running a period after later ones reads its own files again.
+
+    Entries ``discover`` refused are recorded in ``input_files`` (status 'refused', with the reason). A month
+    with no claims file to read is refused: publishing it would replace the month's results with nothing. A
+    file that cannot be read (permissions, I/O) refuses the run, naming the file and the cause."""
     earlier = {r[0]: r[1] for r in con.execute(
         "SELECT file_sha256, min(period || ' ' || source_file) FROM input_files "
         "WHERE period < ? AND status = 'loaded' GROUP BY 1", [period]).fetchall()}
     plan: dict[str, tuple[str, str, str]] = {}
+    for name, kind, reason in getattr(files, "refused", []):
+        plan[name] = (kind, "", "refused")
+        con.execute("INSERT INTO input_files VALUES (?, ?, ?, NULL, 'refused', NULL, 0, 0, NULL, NULL, NULL, ?, NULL)",
+                    [period, kind, name, reason])
     reasons: dict[str, str] = {}
     total, done = sum(len(v) for v in files.values()), 0
     for kind, paths in files.items():
         seen: dict[str, str] = {}
         hashed = []
         for p in paths:
-            hashed.append((relative_name(inbox, p), sha256_of(p)))
+            name = relative_name(inbox, p)
+            try:
+                hashed.append((name, sha256_of(p)))
+            except OSError as e:
+                raise RunRefused(f"{printable(name)}: {describe_os_error(e)}: the file cannot be read") from None
             done += 1
             progress.count(done, total, "files hashed")
         in_force_period, in_force = (None, set()) if kind in STREAMS else snapshot_in_force(con, period, kind)
@@ -129,8 +203,14 @@ def register_files(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, fil
             plan[name] = (kind, sha, "duplicate")
             con.execute("INSERT INTO rejected_records VALUES (?, ?, 0, ?, 'FE-DUPLICATE-FILE', ?, ?, ?)",
                         [period, name, kind, f"{reasons[name]}: skipped, not loaded twice", name, sha])
-            con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'duplicate', NULL, 0, 0, NULL, NULL, NULL, ?)",
+            con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'duplicate', NULL, 0, 0, NULL, NULL, NULL, ?, NULL)",
                         [period, kind, name, sha, reasons[name]])
+    if not any(k == "claims" and status == "pending" for k, _, status in plan.values()):
+        refused = {name: reason for name, _, reason in getattr(files, "refused", [])}
+        why = "; ".join(f"{printable(n)}: {refused.get(n) or reasons.get(n) or status}"
+                        for n, (k, _, status) in sorted(plan.items()) if k == "claims")
+        raise RunRefused(f"no claims file of {period} can be read" + (f" ({why})" if why else "")
+                         + ": publishing would replace the month's results with nothing")
     return plan
 
 
@@ -151,7 +231,7 @@ def _control(raw: RawFile, name: str, total: Decimal) -> tuple[int, Decimal]:
     return t.count, t.total
 
 
-PLAIN_NUMBER = r"^[+-]?\d{1,18}(\.\d{1,9})?$"
+PLAIN_NUMBER = r"^[+-]?[0-9]{1,18}(\.[0-9]{1,9})?$"  # ASCII digits: `\d` is Unicode in Polars
 
 
 def _column_totals(batch: Batch, kind: Kind) -> dict[int, Decimal]:
@@ -174,12 +254,7 @@ def _column_totals(batch: Batch, kind: Kind) -> dict[int, Decimal]:
             j = raw.header.index(col)
             extra += [(i, parts[j]) for _, _, ln in raw.rejects if len(parts := ln.split(kind.sep)) > j]
     for i, value in extra:
-        try:
-            d = Decimal(value.strip())
-            if d.is_finite():
-                totals[i] += d
-        except (InvalidOperation, AttributeError):
-            pass
+        totals[i] += _readable_amount(value)
     return totals
 
 
@@ -198,8 +273,17 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
     if not pending:
         return stats
     names = [n for n, _ in pending]
-    batch = read_files([Path(inbox).resolve() / n for n in names], fe.columns(kind_name), kind.sep,
-                       trailer=kind.trailer_total is not None, shas=[sha for _, sha in pending])
+    try:
+        batch = read_files([_lexical(inbox) / n for n in names], fe.columns(kind_name), kind.sep,
+                           trailer=kind.trailer_total is not None)
+    except OSError as e:
+        raise RunRefused(f"{printable(relative_name(inbox, e.filename) if e.filename else kind_name)}: "
+                         f"{describe_os_error(e)}: the file cannot be read") from None
+    for (name, sha), raw in zip(pending, batch.files):
+        if raw.sha256 != sha:  # the hash recorded must be that of what is loaded
+            raise RunRefused(f"{printable(name)}: the file changed after the run registered it (SHA-256 "
+                             f"{sha[:12]}… then, {raw.sha256[:12]}… when read): is it still being written? "
+                             "Re-run when the inbox is complete")
     sums = _column_totals(batch, kind) if kind.trailer_total is not None else {}
     controls: dict[str, tuple[int | None, Decimal | None]] = {}
     rejects: list[tuple[str, int, str, str, str]] = []  # (file, row, rule, message, raw)
@@ -216,8 +300,21 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
         rejects += [(names[f], r, rule, msg, raw) for f, r, rule, msg, raw in
                     bad.select("_file", "_row", "rule_id", "message", "_raw").iter_rows()]
         frame = frame.join(fails.select(pl.col("_idx").cast(pl.UInt32)), on="_idx", how="anti").drop("_idx")
+    # the last front-end edit, by parsing (before the adjustment edits: a line rejected here rejects its
+    # whole void or replacement, rules.md Clarification 6)
+    before = frame
+    frame, more = _cast_failures(con, kind_name, frame)
+    rejects += [(names[f], *rest) for f, *rest in more]
     if kind_name == "claims":
-        frame, more, adjustments = _claim_history_edits(con, period, frame, _rejected_icns(batch, bad))
+        cast_bad = None
+        if more:
+            keys = pl.DataFrame({"_file": [m[0] for m in more], "_row": [m[1] for m in more]},
+                                schema={"_file": before.schema["_file"], "_row": before.schema["_row"]})
+            cast_bad = before.join(keys, on=["_file", "_row"])
+        rejected = _rejected_icns(batch, bad)
+        if cast_bad is not None:
+            rejected |= set(cast_bad["icn"].drop_nulls().to_list())
+        frame, more, adjustments = _claim_history_edits(con, period, frame, rejected)
         rejects += [(names[f], *rest) for f, *rest in more]
         con.execute("DELETE FROM claim_adjustments WHERE period = ?", [period])
         if adjustments.height:
@@ -238,12 +335,15 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
         col = "billed_amount" if kind_name == "claims" else "authorized_units"
         totals = dict(con.execute(f"SELECT source_file, sum({col}) FROM {kind.table} WHERE period = ? GROUP BY 1",
                                   [period]).fetchall())
+    rejected_totals = _rejected_totals(kind, {n: raw.header for n, raw in zip(names, batch.files)}, rejects) \
+        if kind.trailer_total else {}
     for (name, sha), raw in zip(pending, batch.files):
         loaded, rejected = loaded_by_file.get(name, 0), rejected_by_file.get(name, 0)
         count, total = controls[name]
-        con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, NULL)",
+        # read and accounted for (loaded + rejected = detail lines); a file-level problem is the reason
+        con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?)",
                     [period, kind_name, name, sha, raw.detail_lines, loaded, rejected, count, total,
-                     totals.get(name)])
+                     totals.get(name), raw.problem, rejected_totals.get(name)])
         if loaded + rejected != raw.detail_lines:
             raise RunRefused(f"{name}: conservation failed: {raw.detail_lines} detail lines but {loaded} loaded "
                              f"and {rejected} rejected")
@@ -252,6 +352,32 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
         stats["loaded"] += loaded
         stats["rejected"] += rejected
     return stats
+
+
+def _readable_amount(value: str | None) -> Decimal:
+    """A trailer column's value as the control total counts it: ASCII decimal, finite; else nothing."""
+    v = (value or "").strip()
+    if not v.isascii():  # Python's Decimal reads '١٢٠' as 120; the extract's digits are ASCII
+        return Decimal(0)
+    try:
+        d = Decimal(v)
+    except InvalidOperation:
+        return Decimal(0)
+    return d if d.is_finite() else Decimal(0)
+
+
+def _rejected_totals(kind: Kind, headers: dict[str, list[str]], rejects) -> dict[str, Decimal]:
+    """Per file, the trailer column summed over the rejected records, from their raw text (exact, any
+    width): with the loaded total it accounts for every dollar (or unit) of the control total."""
+    out: dict[str, Decimal] = {name: Decimal(0) for name in headers}
+    for name, _row, _rule, _msg, text in rejects:
+        header = headers[name]
+        if kind.trailer_total in header:
+            parts = text.split(kind.sep)
+            j = header.index(kind.trailer_total)
+            if j < len(parts):
+                out[name] += _readable_amount(parts[j])
+    return out
 
 
 def _insert_rejects(con, period, kind, shas: dict[str, str], rejects) -> None:
@@ -421,6 +547,38 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame,
 #: period, the claim version it reverses, the period that judged that version, and whether it is this one.
 ADJ_SCHEMA = {"period": pl.Utf8, "icn": pl.Utf8, "adjustment_ind": pl.Utf8, "original_icn": pl.Utf8,
               "original_period": pl.Utf8, "original_this_period": pl.Boolean}
+
+
+_CAST = re.compile(r"CAST\((\w+) AS ([A-Z]+(?:\(\d+,\s*\d+\))?)\)")
+
+
+def cast_columns(kind: str) -> dict[str, str]:
+    """Every raw column the kind's INSERT casts, with the DuckDB type it is cast to (read from the
+    INSERT itself, so the check and the cast cannot drift apart)."""
+    return {col: typ for col, typ in _CAST.findall(INSERTS[kind]) if not col.startswith("_")}
+
+
+def _cast_failures(con, kind: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, list]:
+    """The last front-end edit, by parsing: each value the INSERT will cast is TRY_CAST first, by DuckDB
+    itself; a record with a value that does not convert is rejected (FE-VALUE, naming the column and the
+    type), so one record the regular expressions let through cannot stop the month."""
+    cols = {c: t for c, t in cast_columns(kind).items() if c in frame.columns}
+    if frame.height == 0 or not cols:
+        return frame, []
+    frame = frame.with_row_index("_ci")
+    first = " ".join(f"WHEN {c} IS NOT NULL AND TRY_CAST({c} AS {t}) IS NULL THEN '{c}'" for c, t in cols.items())
+    con.register("_cc", frame.select("_ci", *cols).to_arrow())
+    try:
+        bad = con.sql(f"SELECT _ci, CASE {first} END AS col FROM _cc WHERE col IS NOT NULL").pl()
+    finally:
+        con.unregister("_cc")
+    if bad.height == 0:
+        return frame.drop("_ci"), []
+    bad = bad.with_columns(pl.col("_ci").cast(pl.UInt32))
+    rej = frame.join(bad, on="_ci").sort("_ci")
+    rejects = [(f, r, "FE-VALUE", f"{col} cannot be stored as {cols[col]} (too large, too precise or unreadable)", raw)
+               for f, r, col, raw in rej.select("_file", "_row", "col", "_raw").iter_rows()]
+    return frame.join(bad.select("_ci"), on="_ci", how="anti").drop("_ci"), rejects
 
 
 # `_file` is the record's index into $files / $shas (its file's name and SHA-256).

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -22,6 +23,9 @@ import polars as pl
 
 BOM = "\ufeff"
 c = pl.col
+# A field as long as Polars' reader takes (the vectorised path has no limit): the same narrative must not
+# be loaded from one file and rejected from another because a line elsewhere sent it to the csv module.
+csv.field_size_limit(2**31 - 1)
 
 
 @dataclass
@@ -51,24 +55,32 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+_EOL = re.compile(r"\r\n?")
+_EOL_BYTES = re.compile(rb"\r\n?")
+
+
+def unify_line_endings(text: str) -> str:
+    """CRLF (Windows) and a lone CR (classic Mac, some EVV exports) end a line as LF does."""
+    return _EOL.sub("\n", text) if "\r" in text else text
+
+
 def _decode(data: bytes) -> tuple[list[str], set[int]]:
-    """Decode UTF-8 (BOM tolerated). Returns physical lines and the 0-based indexes of lines that
-    are not valid UTF-8 (shown with backslash escapes)."""
+    """Decode UTF-8 (BOM tolerated). Returns physical lines (LF, CRLF or CR endings) and the 0-based
+    indexes of lines that are not valid UTF-8 (shown with backslash escapes)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
         text = data.decode("utf-8")
         bad: set[int] = set()
-        lines = text.split("\n")
+        lines = unify_line_endings(text).split("\n")
     except UnicodeDecodeError:
         lines, bad = [], set()
-        for i, chunk in enumerate(data.split(b"\n")):
+        for i, chunk in enumerate(_EOL_BYTES.sub(b"\n", data).split(b"\n")):
             try:
                 lines.append(chunk.decode("utf-8"))
             except UnicodeDecodeError:
                 lines.append(chunk.decode("utf-8", errors="backslashreplace"))
                 bad.add(i)
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
     if lines and lines[0].startswith(BOM):
         lines[0] = lines[0][1:]
     return lines, bad
@@ -78,6 +90,8 @@ def _parse_trailer(line: str) -> Trailer | None:
     parts = line.split("|")
     if len(parts) != 3 or parts[0] != "TRL":
         return None
+    if not line.isascii():  # Python's int and Decimal read '١٢٠' as 120: the trailer's digits are ASCII
+        return Trailer(None, None, line)
     try:
         count = int(parts[1])
     except ValueError:
@@ -129,10 +143,10 @@ def _lines(data: bytes) -> pl.DataFrame:
         frame = pl.DataFrame({"_row": range(1, len(lines) + 1), "_raw": lines,
                               "_bad": [i in bad for i in range(len(lines))]}, schema=schema)
     else:
-        frame = (pl.DataFrame({"_raw": [text]}, schema={"_raw": pl.Utf8})
+        frame = (pl.DataFrame({"_raw": [unify_line_endings(text)]}, schema={"_raw": pl.Utf8})
                  .select(c("_raw").str.split("\n").explode())
                  .with_row_index("_row", offset=1)
-                 .select(c("_row").cast(pl.Int64), c("_raw").str.strip_suffix("\r"), pl.lit(False).alias("_bad")))
+                 .select(c("_row").cast(pl.Int64), "_raw", pl.lit(False).alias("_bad")))
         del text
         if frame.height and frame["_raw"][0].startswith(BOM):
             frame = frame.with_columns(pl.when(c("_row") == 1).then(c("_raw").str.strip_prefix(BOM))
@@ -274,23 +288,24 @@ class Batch:
     rows: pl.DataFrame
 
 
-def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool, shas: list[str] | None = None) -> Batch:
+def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool) -> Batch:
     """Read many inbox files of one kind at once (a state's month has ~1,500 provider log files).
 
     Files in the usual shape (valid UTF-8, a readable header, no quoted line breaks) are split and
     parsed together, one vectorised pass per distinct header, so the per-file cost is a read and a
-    hash (none when ``shas``, already computed when the files were registered, are given). Any other
-    file goes through ``read_delimited``'s per-file path, with the same outcome."""
+    hash. Each file's ``sha256`` is that of the bytes parsed (compare it with the hash registered
+    earlier: a file that changed in between must not be loaded under the old hash). Any other file
+    goes through ``read_delimited``'s per-file path, with the same outcome."""
     files: list[RawFile] = []
     texts: dict[int, str] = {}
     slow: dict[int, tuple[bytes, str]] = {}
     for i, path in enumerate(paths):
         data = path.read_bytes()
-        sha = shas[i] if shas is not None else hashlib.sha256(data).hexdigest()
+        sha = hashlib.sha256(data).hexdigest()  # of what is read: the caller compares it with the registered hash
         files.append(RawFile(path, sha, [], _frame([], known, [])))
         body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
         try:
-            texts[i] = body.decode("utf-8")
+            texts[i] = unify_line_endings(body.decode("utf-8"))
         except UnicodeDecodeError:
             slow[i] = (data, sha)
         del data, body
@@ -300,8 +315,7 @@ def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool, sha
                               schema={"_file": pl.Int32, "_raw": pl.Utf8})
                  .select("_file", c("_raw").str.split("\n")).explode("_raw"))
         texts.clear()
-        lines = lines.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_file").alias("_row"),
-                                   c("_raw").str.strip_suffix("\r"))
+        lines = lines.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_file").alias("_row"))
         lines = (lines.with_columns(pl.when(c("_row") == 1).then(c("_raw").str.strip_prefix(BOM)).otherwise(c("_raw")))
                  .filter(c("_raw").str.strip_chars() != ""))
         first = lines.select(c("_file").is_first_distinct()).to_series()
@@ -321,7 +335,8 @@ def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool, sha
             raw.header = _header_fields(heads[f], sep)
             raw.detail_lines = counts.get(f, 0)
             if _header_problem(raw.header, known, False) or f in odd:
-                slow[f] = (raw.path.read_bytes(), raw.sha256)
+                data = raw.path.read_bytes()  # read again: the hash is of the bytes actually parsed
+                slow[f] = (data, hashlib.sha256(data).hexdigest())
                 continue
             groups.setdefault(tuple(raw.header), []).append(f)
         for i in range(len(files)):
@@ -348,37 +363,60 @@ def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool, sha
     return Batch(files, rows)
 
 
+#: A quoted field may run over this many line breaks at most (a narrative with paragraphs); past it the
+#: quote is taken as never closed.
+MAX_QUOTED_LINES = 50
+
+
+def _complete_record(line: str, ncol: int) -> bool:
+    """A line that is a whole record on its own: balanced quotes and the header's field count."""
+    if line.count('"') % 2:
+        return False
+    unquoted = re.sub(r'"(?:[^"]|"")*"', "", line)
+    return unquoted.count(",") + 1 == ncol
+
+
 def _read_csv_module(out: RawFile, known, data: bytes, bad_rows: set[int], rejects) -> RawFile:
-    text = data.decode("utf-8", errors="backslashreplace").lstrip(BOM).replace("\r\n", "\n").replace("\r", "\n")
-    phys = text.split("\n")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    """A CSV file with quoted line breaks. Records are assembled from physical lines: a line with an
+    unbalanced quote takes the following lines until the quote closes. A quote that never closes (the
+    end of the file, MAX_QUOTED_LINES, an unreadable line, or a following line that is a whole record
+    of its own) costs that one line, rejected; reading resumes at the next line, so the records after
+    it are judged on their own."""
+    phys, _ = _decode(data)
     header = out.header
     ncol = len(header)
+    first = next(i for i, ln in enumerate(phys) if ln.strip())  # the header line (the file is not empty)
     recs = []
-    start = 1
-    try:
-        next(reader)
-        start = reader.line_num + 1
-        for fields in reader:
-            row = start
-            start = reader.line_num + 1
-            if not fields or all(f.strip() == "" for f in fields):
-                span = "\n".join(phys[row - 1:reader.line_num])
-                if span.strip() and row not in bad_rows:  # e.g. a lone quote: text, but no field in it
-                    rejects.append((row, "unreadable quoting: the record has no readable field", span))
+    i = first + 1
+    while i < len(phys):
+        row, line = i + 1, phys[i]
+        if row in bad_rows or not line.strip():
+            i += 1
+            continue
+        text, j = line, i + 1
+        if line.count('"') % 2:
+            while j < len(phys) and j - i <= MAX_QUOTED_LINES and (j + 1) not in bad_rows \
+                    and not _complete_record(phys[j], ncol):
+                text += "\n" + phys[j]
+                j += 1
+                if text.count('"') % 2 == 0:
+                    break
+            if text.count('"') % 2:
+                rejects.append((row, "unterminated quote: a quoted field never ends; this line was not read", line))
+                i += 1
                 continue
-            raw = ",".join(fields)
-            if row in bad_rows:
-                continue
-            if len(fields) == 3 and fields[0] == "TRL":
-                continue
-            if len(fields) != ncol:
-                rejects.append((row, f"wrong field count: {len(fields)} fields where the header has {ncol}", raw))
-            else:
-                recs.append((row, [f.strip() for f in fields], raw))
-    except csv.Error:  # e.g. a NUL byte or an over-long field: every line from here on is rejected as it stands
-        rejects.extend((n, "unreadable quoting", ln) for n, ln in enumerate(phys[start - 1:], start)
-                       if ln.strip() and n not in bad_rows)
+        i = j
+        try:
+            parsed = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error as e:  # e.g. a field longer than the csv module allows
+            rejects.append((row, f"unreadable quoting: {e}", text))
+            continue
+        if len(parsed) != 1 or not any(f.strip() for f in parsed[0]):
+            rejects.append((row, "unreadable quoting: the record has no readable field", text))
+        elif len(parsed[0]) != ncol:
+            rejects.append((row, f"wrong field count: {len(parsed[0])} fields where the header has {ncol}", text))
+        else:
+            recs.append((row, [f.strip() for f in parsed[0]], text))
     out.rows = _frame(header, known, recs).select(*known, "_row", "_raw", "_extra")
     out.rejects = sorted(rejects)
     # A quoted field may span lines (a narrative with a line break): the unit of account is the record.

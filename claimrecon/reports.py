@@ -11,7 +11,8 @@
 Recipient ids are masked in the workbook and the HTML unless ``mask_ids=False`` (an explicit flag).
 The remittance files go to the provider who billed the lines, so they carry the ids the provider
 needs to correct and resubmit. Any text that a spreadsheet could read as a formula is written as
-text. Files are created owner-only. The same warehouse gives the same bytes.
+text. Files are created owner-only. The same warehouse gives the same bytes. They are published with the
+warehouse, in one switch (``Warehouse.publish``).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from pathlib import Path
 import polars as pl
 
 from claimrecon import progress, x12
+from claimrecon.cells import escape_formula_expr, formula_like, mask_raw_record, sheet_names
 
 MAX_SHEET_ROWS = 1_000_000  # Excel holds 1,048,576 rows; longer tables are cut with a note
 PROVIDER_SHEETS = 25  # providers with the largest adjustments get a sheet of their own
-FORMULA_START = r"^[=+\-@\t\r]"  # text a spreadsheet would read as a formula (OWASP CSV injection)
 FIXED_TIME = dt.datetime(2000, 1, 1)  # workbook metadata: re-running a month gives the same bytes
 
 
@@ -53,10 +54,10 @@ def gather(con, period: str) -> dict[str, pl.DataFrame]:
         count(*) FILTER (WHERE outcome = 'paid') AS paid_lines, count(*) FILTER (WHERE outcome = 'partial') AS partial_lines,
         count(*) FILTER (WHERE outcome = 'denied') AS denied_lines, count(*) FILTER (WHERE outcome = 'rejected') AS rejected_lines,
         count(*) FILTER (WHERE row_type <> 'line') AS reversal_rows,
-        CAST(coalesce(sum(billed_amount), 0) AS DECIMAL(14,2)) AS billed_amount,
-        CAST(coalesce(sum(paid_amount), 0) AS DECIMAL(14,2)) AS paid_amount,
-        CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome <> 'rejected'), 0) AS DECIMAL(14,2)) AS denied_amount,
-        CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome = 'rejected'), 0) AS DECIMAL(14,2)) AS rejected_amount
+        CAST(coalesce(sum(billed_amount), 0) AS DECIMAL(38,2)) AS billed_amount,
+        CAST(coalesce(sum(paid_amount), 0) AS DECIMAL(38,2)) AS paid_amount,
+        CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome <> 'rejected'), 0) AS DECIMAL(38,2)) AS denied_amount,
+        CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome = 'rejected'), 0) AS DECIMAL(38,2)) AS rejected_amount
         FROM claim_outcomes WHERE period = $p""", p)
     d["by_program"] = _q(con, """SELECT waiver_program, sum(claim_lines) AS claim_lines, sum(billed_amount) AS billed_amount,
         sum(paid_amount) AS paid_amount, sum(denied_amount) AS denied_amount, sum(rejected_amount) AS rejected_amount
@@ -70,7 +71,7 @@ def gather(con, period: str) -> dict[str, pl.DataFrame]:
         WHERE s.period = $p ORDER BY s.denied_amount + s.rejected_amount DESC, s.billing_provider_id""", p)
     d["reasons"] = _q(con, """SELECT d.rule_id, d.group_code, d.carc, d.rarc,
         count(*) FILTER (WHERE d.is_primary) AS primary_lines, count(*) AS ledger_rows,
-        sum(d.units) AS units, CAST(sum(d.amount) AS DECIMAL(14,2)) AS amount,
+        sum(d.units) AS units, CAST(sum(d.amount) AS DECIMAL(38,2)) AS amount,
         any_value(d.message) AS message, any_value(d.citation) AS citation
         FROM denial_ledger d WHERE d.period = $p AND d.row_type = 'line' GROUP BY ALL
         ORDER BY amount DESC, rule_id""", p)
@@ -93,9 +94,16 @@ def gather(con, period: str) -> dict[str, pl.DataFrame]:
 
 
 def _masked(df: pl.DataFrame, mask_ids: bool) -> pl.DataFrame:
-    if not mask_ids or "recipient_id" not in df.columns:
+    """For wide circulation: recipient ids masked, and PHI inside rejected records' raw text."""
+    if not mask_ids:
         return df
-    return df.with_columns(pl.col("recipient_id").map_elements(mask_id, return_dtype=pl.Utf8))
+    if "recipient_id" in df.columns:
+        df = df.with_columns(pl.col("recipient_id").map_elements(mask_id, return_dtype=pl.Utf8))
+    if "raw_record" in df.columns:
+        kinds = df["record_kind"] if "record_kind" in df.columns else [None] * df.height
+        df = df.with_columns(pl.Series("raw_record", [mask_raw_record(k, r) for k, r in zip(kinds, df["raw_record"])],
+                                       dtype=pl.Utf8))
+    return df
 
 
 def _adjusted_lines(con, period: str, providers: list[str]) -> pl.DataFrame:
@@ -135,12 +143,15 @@ def write_remittance(con, period: str, folder: Path) -> list[Path]:
             WHERE o.period = $p AND (o.billing_provider_id IN (SELECT unnest($ids)) OR ($null AND o.billing_provider_id IS NULL))
             ORDER BY o.billing_provider_id NULLS LAST, o.icn, o.line_no, o.row_type, d.is_primary DESC, d.rule_id""",
                 {"p": period, "ids": named, "null": None in chunk})
-        text_cols = [c for c, t in df.schema.items() if t == pl.Utf8 and c != "billing_provider_id"]
-        df = df.with_columns(pl.when(pl.col(c).str.contains(FORMULA_START)).then("'" + pl.col(c)).otherwise(pl.col(c))
-                             .alias(c) for c in text_cols)
-        df = df.with_columns(pl.col("billing_provider_id").fill_null("_unreadable_provider"))
-        for (pid,), part in df.partition_by("billing_provider_id", as_dict=True, maintain_order=True).items():
-            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in pid)[:40] or "_"
+        text_cols = [c for c, t in df.schema.items() if t == pl.Utf8]
+        df = df.with_columns(pl.col("billing_provider_id").fill_null("_unreadable_provider").alias("_pid"))
+        df = df.with_columns(escape_formula_expr(c) for c in text_cols)  # every text cell, the provider id too
+        used: set[str] = set()
+        for (pid,), part in df.partition_by("_pid", as_dict=True, maintain_order=True, include_key=False).items():
+            safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in pid)[:40] or "_"
+            while safe.lower() in used:  # 'abc' and 'ABC' must not share a file on a case-insensitive disk
+                safe = f"{safe}_"
+            used.add(safe.lower())
             path = folder / f"remittance_{period}_{safe}.csv"
             part.write_csv(path)
             paths.append(path)
@@ -291,7 +302,7 @@ def write_table(ws, fmt: _Formats, df: pl.DataFrame, first_row: int = 0, widths:
             if v is None:
                 continue
             if isinstance(v, str):
-                formula = bool(re.match(FORMULA_START, v))
+                formula = formula_like(v)
                 if len(v) > widths[j]:
                     lines = max(lines, wrapped_lines(v, widths[j]))
                     ws.write_string(i, j, v, fmt.quoted_wrap if formula else fmt.wrap)
@@ -405,19 +416,15 @@ def write_workbook(con, period: str, data: dict[str, pl.DataFrame], path: Path, 
     fmt = _Formats(wb)
     _summary(wb, fmt, period, data, mask_ids)
     _sheet(wb, fmt, "Denial ledger", _masked(data["ledger"], mask_ids), period, "Denial ledger", NARROW_WRAP)
-    _sheet(wb, fmt, "Rejected records", data["rejected"], period, "Rejected records")
+    _sheet(wb, fmt, "Rejected records", _masked(data["rejected"], mask_ids), period, "Rejected records")
     _sheet(wb, fmt, "Findings", _masked(data["findings"], mask_ids), period, "Findings")
     provs = data["providers"]
     _sheet(wb, fmt, "Providers", provs, period, "Providers")
     top = provs.filter((pl.col("denied_amount") + pl.col("rejected_amount")) != 0).head(PROVIDER_SHEETS)
     if top.height:
         lines = _masked(_adjusted_lines(con, period, top["billing_provider_id"].to_list()), mask_ids)
-        used = set()
-        for pid in top["billing_provider_id"].to_list():
-            name = "".join(ch for ch in f"P {pid}" if ch not in "[]:*?/\\")[:31]
-            while name in used:
-                name = name[:28] + f"~{len(used)}"
-            used.add(name)
+        pids = top["billing_provider_id"].to_list()
+        for pid, name in zip(pids, sheet_names([str(p) for p in pids])):
             _sheet(wb, fmt, name, lines.filter(pl.col("billing_provider_id") == pid), period, f"provider {pid}",
                    NARROW_WRAP)
     wb.close()
@@ -450,6 +457,7 @@ def _charts(data: dict[str, pl.DataFrame], period: str) -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     matplotlib.rcParams.update({"svg.hashsalt": f"claimrecon-{period}", "svg.fonttype": "none",
+                                "text.parse_math": False,  # labels are data ('$\\frac$' is a provider id, not TeX)
                                 "font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     out = {}
     bp = data["by_program"]
@@ -598,22 +606,6 @@ def clear_folder(folder: Path) -> None:
     folder.mkdir(parents=True, mode=0o700)
 
 
-def publish_folder(staged: Path, final: Path) -> Path:
-    """Replace the published reports of a period with the staged ones (rename, not copy)."""
-    import shutil
-
-    final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    old = final.with_name(f".{final.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(staged, final)
-    if old.exists():
-        shutil.rmtree(old)
-    return final
-
-
 def digest(folder: Path) -> str:
     """SHA-256 over every report file (names and bytes): re-running a month gives the same digest."""
     h = hashlib.sha256()
@@ -623,5 +615,4 @@ def digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-__all__ = ["build", "clear_folder", "digest", "mask_id", "publish_folder", "write_html", "write_remittance",
-           "write_workbook"]
+__all__ = ["build", "clear_folder", "digest", "mask_id", "write_html", "write_remittance", "write_workbook"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from claimrecon.errors import ClaimreconError, RunRefused
+from claimrecon.errors import ClaimreconError, RunRefused, printable
 from claimrecon.paths import ROOT
 
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -30,7 +30,8 @@ def dagster_home(warehouse: str | Path) -> Path:
     with PHI), with the shipped ``dagster.yaml`` unless the folder already has one."""
     from claimrecon.warehouse import secure_dir
 
-    home = Path(os.environ.get("DAGSTER_HOME") or Path(warehouse).resolve().parent / "dagster_home")
+    # beside the warehouse's stable path (not resolved: that is a link into the published version)
+    home = Path(os.environ.get("DAGSTER_HOME") or Path(os.path.abspath(warehouse)).parent / "dagster_home")
     secure_dir(home)
     if not (home / "dagster.yaml").exists():
         shutil.copyfile(INSTANCE_CONFIG, home / "dagster.yaml")
@@ -48,12 +49,27 @@ class RunResult:
     totals: dict
     run_id: str
     reports: Path
+    not_read: list[tuple[str, str, str]]  # (file, status, reason): inbox entries refused, duplicate or read with a problem
     dagster_home: Path | None = None
 
 
+#: Causes recognised in the message of an error that is not ours, said in words (no record values).
+CAUSES = (("No space left on device", "the disk is full"), ("Disk quota exceeded", "the disk quota is used up"),
+          ("Permission denied", "permission denied"), ("Read-only file system", "the file system is read-only"),
+          ("not a valid DuckDB database file", "a DuckDB file is not a DuckDB database or is damaged"))
+_OS_FILE = re.compile(r"\[Errno \d+\] [^:']*: '([^']*)'")
+
+
 def _first_error(result) -> str:
-    """The one-line reason of a failed run: our own error's message where there is one."""
-    messages = []
+    """The one-line reason of a failed run: our own error's message where there is one, else the step
+    and the cause in words (disk full, permission denied, a damaged file) with the file it concerns;
+    never a record value (the messages of other errors may quote one)."""
+    messages, causes = [], []
+    for ev in result.all_events:  # a blocking control check that failed: say which, and what it found
+        data = getattr(ev, "event_specific_data", None)
+        if ev.event_type_value == "ASSET_CHECK_EVALUATION" and not getattr(data, "passed", True):
+            found = getattr(data.metadata.get("failed_expectations") or data.metadata.get("problems"), "value", "")
+            return f"the control check {data.check_name} failed: {printable(found)}; nothing was published"
     for ev in result.all_events:
         data = getattr(ev, "event_specific_data", None)
         err = getattr(data, "error", None)
@@ -61,9 +77,17 @@ def _first_error(result) -> str:
             if err.cls_name in {"RunRefused", "WarehouseBusy", "BalanceError", "ClaimreconError"}:
                 return err.message.split(":", 1)[1].strip() if ":" in err.message else err.message.strip()
             messages.append(f"{err.cls_name}")
+            for needle, words in CAUSES:
+                if needle in (err.message or ""):
+                    m = _OS_FILE.search(err.message)
+                    causes.append(f"{words} ({printable(m.group(1))})" if m else words)
             err = err.cause
     failed = [ev.step_key for ev in result.all_events if ev.is_step_failure]
-    return f"the run failed at {', '.join(failed) or 'start-up'} ({', '.join(dict.fromkeys(messages))})"
+    where = f"the run failed at {', '.join(failed) or 'start-up'}"
+    if causes:
+        return f"{where}: {causes[0]}; nothing was published"
+    return (f"{where} ({', '.join(dict.fromkeys(messages))}; details withheld as they may quote a record: "
+            "CLAIMRECON_DEBUG=1 shows where); nothing was published")
 
 
 def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_dir: str | Path = "",
@@ -72,9 +96,9 @@ def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_di
     if not PERIOD_RE.match(period or ""):
         raise ClaimreconError(f"bad period {period!r}: expected YYYY-MM")
     if not Path(inbox).is_dir():
-        raise RunRefused(f"the inbox folder {inbox} does not exist")
+        raise RunRefused(f"the inbox folder {printable(inbox)} does not exist")
     if not (Path(inbox) / period).is_dir():
-        raise RunRefused(f"the inbox has no folder for {period} ({Path(inbox) / period})")
+        raise RunRefused(f"the inbox has no folder for {period} ({printable(Path(inbox) / period)})")
     from assets.claim_run import ASSETS
     from pipelines.definitions import JOB_NAME, monthly_claim_run, resources, run_tags
 
@@ -103,8 +127,10 @@ def run_period(inbox: str | Path, period: str, warehouse: str | Path, reports_di
     with wh.read_published() as con:
         from claimrecon.judge import period_totals
         totals = period_totals(con, period)
+        not_read = con.execute("SELECT source_file, status, reason FROM input_files WHERE period = ? AND "
+                               "(status <> 'loaded' OR reason IS NOT NULL) ORDER BY source_file", [period]).fetchall()
     reports = (Path(reports_dir) if reports_dir else wh.path.parent / "reports") / period
-    return RunResult(period, wh.path, totals, result.run_id, reports, home)
+    return RunResult(period, wh.path, totals, result.run_id, reports, not_read, home)
 
 
 if __name__ == "__main__":  # `python -m claimrecon.runner WAREHOUSE`: prepare and print its DAGSTER_HOME (make ui)

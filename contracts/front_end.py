@@ -22,21 +22,24 @@ import polars as pl
 from contracts import clock
 from contracts.rules import FE_ORDER
 
-DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
-TIME_RE = r"^(\d{1,2}):(\d{2})\s*([AaPp][Mm])?$"
-INT_RE = r"^[+-]?\d+$"
-DEC_RE = r"^[+-]?\d+(\.\d+)?$"
-MONEY_RE = r"^[+-]?\d+(\.\d{1,2})?$"
+# Digits are ASCII `[0-9]`, never `\d`: Polars' (and Python's) `\d` also takes '١' and '７', which pass a
+# pattern and then fail the cast. Decimals keep at most two places (the warehouse's scale; trailing zeros
+# are allowed) so the value that passes is exactly the value stored.
+DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+TIME_RE = r"^([0-9]{1,2}):([0-9]{2})[ \t]*([AaPp][Mm])?$"
+INT_RE = r"^[+-]?[0-9]+$"
+DEC_RE = r"^[+-]?[0-9]+(\.[0-9]{1,2}0*)?$"
+MONEY_RE = r"^[+-]?[0-9]+(\.[0-9]{1,2})?$"
 
 FORMATS = {
-    "pmi": r"^\d{8}$",
+    "pmi": r"^[0-9]{8}$",
     "icn": r"^[0-9A-Z]{13,20}$",
-    "icd10": r"^[A-Z]\d{2}(\.[0-9A-Z]{1,4})?$",
-    "modifiers": r"^[0-9A-Z]{2}(\s+[0-9A-Z]{2}){0,3}$",
-    "sa_number": r"^\d{10}$",
-    "pos": r"^\d{2}$",
+    "icd10": r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$",
+    "modifiers": r"^[0-9A-Z]{2}( +[0-9A-Z]{2}){0,3}$",
+    "sa_number": r"^[0-9]{10}$",
+    "pos": r"^[0-9]{2}$",
     "proc": r"^[0-9A-Z]{5}$",
-    "hhmm": r"^\d{2}:\d{2}$",
+    "hhmm": r"^([01][0-9]|2[0-3]):[0-5][0-9]$",  # a clock time: 25:61 is not one
     # revision 2, for the X12 835: nine ASCII digits; up to 38 printable ASCII characters without the 835's
     # delimiters (* : ^ ~), not starting or ending with a space
     "tin": r"^[0-9]{9}$",
@@ -54,6 +57,7 @@ class F:
     lo: int | None = None
     hi: int | None = None
     multi: bool = False  # space-separated list of enum values
+    digits: int | None = None  # whole digits the warehouse column holds (default: INTEGER 9, DECIMAL(12,2) 10)
 
 
 WAIVERS = ("BI", "CAC", "CADI", "DD", "EW", "AC", "ECS")
@@ -150,9 +154,9 @@ SPECS: dict[str, list[F]] = {
         F("background_study_date", "date"),
         F("high_school_graduate", fmt="enum", values=("Y", "N")),
         F("qualifying_experience_months", "int"),
-        F("postsecondary_years", "dec"),
+        F("postsecondary_years", "dec", digits=4),  # DECIMAL(6,2)
         F("supervisor_staff_id"),
-        F("training_hours_12m", "dec"),
+        F("training_hours_12m", "dec", digits=6),  # DECIMAL(8,2)
     ],
     "facility_stays": [  # revision 2 (GEN-INPATIENT)
         F("recipient_id", required=True, fmt="pmi"),
@@ -214,11 +218,11 @@ def _npi_ok(col: str) -> pl.Expr:
         else:
             total = total + d
     check = (10 - (total % 10)) % 10
-    return c.str.contains(r"^\d{10}$") & (c.str.slice(9, 1).cast(pl.Int32, strict=False) == check)
+    return c.str.contains(r"^[0-9]{10}$") & (c.str.slice(9, 1).cast(pl.Int32, strict=False) == check)
 
 
 def provider_id_ok(col: str) -> pl.Expr:
-    return pl.col(col).str.contains(r"^A\d{9}$") | _npi_ok(col)
+    return pl.col(col).str.contains(r"^A[0-9]{9}$") | _npi_ok(col)
 
 
 def npi_check_digit(base9: str) -> int:
@@ -294,7 +298,8 @@ def _field_checks(f: F) -> list[CheckSpec]:
     elif f.type == "int":
         out.append(CheckSpec("FE-PARSE", f.name, f"{f.name} is not a whole number", ~present | c.str.contains(INT_RE)))
     elif f.type == "dec":
-        out.append(CheckSpec("FE-PARSE", f.name, f"{f.name} is not a number", ~present | c.str.contains(DEC_RE)))
+        out.append(CheckSpec("FE-PARSE", f.name, f"{f.name} is not a number with at most two decimal places",
+                             ~present | c.str.contains(DEC_RE)))
     elif f.type == "money":
         out.append(CheckSpec("FE-PARSE", f.name, f"{f.name} is not a decimal amount with at most two places", ~present | c.str.contains(MONEY_RE)))
     if f.required:
@@ -309,8 +314,8 @@ def _field_checks(f: F) -> list[CheckSpec]:
         out.append(CheckSpec("FE-FORMAT", f.name, f"{f.name} is not one of {', '.join(f.values)}", ~present | c.is_in(list(f.values))))
     elif f.fmt:
         out.append(CheckSpec("FE-FORMAT", f.name, f"{f.name} is not in the required format", ~present | c.str.contains(FORMATS[f.fmt])))
-    if f.type in ("int", "dec", "money"):  # what the warehouse can hold: INTEGER, DECIMAL(12,2)
-        width = 9 if f.type == "int" else 10
+    if f.type in ("int", "dec", "money"):  # what the warehouse column can hold (INTEGER, DECIMAL(12,2), ...)
+        width = f.digits or (9 if f.type == "int" else 10)
         whole = c.str.replace(r"^[+-]?0*", "").str.split(".").list.first().str.len_chars()
         out.append(CheckSpec("FE-VALUE", f.name, f"{f.name} is too large ({width} digits at most before the point)",
                              ~present | (whole <= width).fill_null(True)))
@@ -320,8 +325,8 @@ def _field_checks(f: F) -> list[CheckSpec]:
     return out
 
 
-WHOLE_POSITIVE = r"^\+?0*[1-9]\d*(\.0*)?$"
-NON_NEGATIVE = r"^\+?\d+(\.\d+)?$"
+WHOLE_POSITIVE = r"^\+?0*[1-9][0-9]*(\.0*)?$"
+NON_NEGATIVE = r"^\+?[0-9]+(\.[0-9]+)?$"
 
 
 def _value_checks(kind: str) -> list[CheckSpec]:
@@ -339,7 +344,7 @@ def _value_checks(kind: str) -> list[CheckSpec]:
     elif kind == "authorizations":
         out += [
             CheckSpec("FE-VALUE", "authorized_units", "authorized_units must be greater than zero",
-                      c("authorized_units").is_null() | c("authorized_units").str.contains(r"^\+?\d*[1-9]\d*(\.\d+)?$|^\+?\d+\.\d*[1-9]\d*$")),
+                      c("authorized_units").is_null() | c("authorized_units").str.contains(r"^\+?[0-9]*[1-9][0-9]*(\.[0-9]+)?$|^\+?[0-9]+\.[0-9]*[1-9][0-9]*$")),
             CheckSpec("FE-VALUE", "unit_rate", "unit_rate must not be negative",
                       c("unit_rate").is_null() | c("unit_rate").str.contains(NON_NEGATIVE)),
             CheckSpec("FE-VALUE", "remote_exception_units", "remote_exception_units must not be negative",

@@ -32,7 +32,8 @@ def default_warehouse() -> str:
 def run_tags(period: str | None, warehouse: str | os.PathLike) -> dict[str, str]:
     """The tags of a claim run: its warehouse (the run queue's one-run-per-warehouse limit is on this tag) and a
     priority that dequeues earlier months first (a month's history is every month before it)."""
-    tags = {WAREHOUSE_TAG: str(Path(warehouse).resolve())}
+    # the warehouse's stable path, not resolved: it is a link into the published version, which changes each run
+    tags = {WAREHOUSE_TAG: os.path.abspath(warehouse)}
     if period and PERIOD_RE.match(period):
         year, month = map(int, period.split("-"))
         tags["dagster/priority"] = str(-(year * 12 + month))
@@ -60,7 +61,9 @@ def inbox_month_sensor(context: dg.SensorEvaluationContext):
     root = Path(inbox_path())
     months = sorted(p.name for p in root.iterdir() if p.is_dir() and PERIOD_RE.match(p.name)) if root.is_dir() else []
     valid = set(MONTHLY.get_partition_keys())
-    new = [m for m in months if m not in seen and m in valid and any((root / m / "claims").glob("*.txt"))]
+    # claims file names match case-insensitively, as the run reads them (`X.TXT`)
+    new = [m for m in months if m not in seen and m in valid and (root / m / "claims").is_dir()
+           and any(p.name.lower().endswith(".txt") for p in (root / m / "claims").iterdir())]
     # in month order, as one batch: the run queue keeps the order (priority) and runs them one at a time, and a
     # month is refused if one before it in the batch did not publish
     batch = {"claimrecon/batch": f"inbox:{new[0]}..{new[-1]}"} if new else {}

@@ -7,6 +7,9 @@ CREATE TABLE IF NOT EXISTS input_files (
     detail_lines BIGINT, loaded_rows BIGINT, rejected_rows BIGINT,
     control_count BIGINT, control_total DECIMAL(18,2), loaded_total DECIMAL(18,2), reason VARCHAR
 );
+-- the trailer column summed over the file's rejected records, read from their raw text (a rejected line's
+-- amount may be too wide for DECIMAL(12,2)): control_total = loaded_total + rejected_total
+ALTER TABLE input_files ADD COLUMN IF NOT EXISTS rejected_total DECIMAL(38,2);
 
 CREATE TABLE IF NOT EXISTS rejected_records (
     period VARCHAR, source_file VARCHAR, row_number BIGINT, record_kind VARCHAR, rule_id VARCHAR,
@@ -120,9 +123,14 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR, period VARCHAR, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
     seconds DOUBLE, step_seconds VARCHAR, input_files VARCHAR, catalog_version VARCHAR, parameters VARCHAR,
     claim_lines BIGINT, paid_lines BIGINT, partial_lines BIGINT, denied_lines BIGINT, rejected_lines BIGINT,
-    reversal_rows BIGINT, billed_amount DECIMAL(14,2), paid_amount DECIMAL(14,2), adjusted_amount DECIMAL(14,2),
-    rejected_amount DECIMAL(14,2), rejected_records BIGINT
+    reversal_rows BIGINT, billed_amount DECIMAL(38,2), paid_amount DECIMAL(38,2), adjusted_amount DECIMAL(38,2),
+    rejected_amount DECIMAL(38,2), rejected_records BIGINT
 );
+-- sums of DECIMAL(12,2) amounts are DECIMAL(38,2): a month's total can pass 10^12 (warehouses made before)
+ALTER TABLE runs ALTER COLUMN billed_amount TYPE DECIMAL(38,2);
+ALTER TABLE runs ALTER COLUMN paid_amount TYPE DECIMAL(38,2);
+ALTER TABLE runs ALTER COLUMN adjusted_amount TYPE DECIMAL(38,2);
+ALTER TABLE runs ALTER COLUMN rejected_amount TYPE DECIMAL(38,2);
 
 CREATE TABLE IF NOT EXISTS run_steps (
     run_id VARCHAR, period VARCHAR, step VARCHAR, seconds DOUBLE, rows BIGINT

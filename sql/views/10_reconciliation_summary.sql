@@ -14,10 +14,10 @@ SELECT period,
        count(*) FILTER (WHERE row_type <> 'line') AS reversal_rows,
        sum(billed_units) AS billed_units,
        sum(paid_units) AS paid_units,
-       CAST(sum(billed_amount) AS DECIMAL(14,2)) AS billed_amount,
-       CAST(sum(paid_amount) AS DECIMAL(14,2)) AS paid_amount,
-       CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome <> 'rejected'), 0) AS DECIMAL(14,2)) AS denied_amount,
-       CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome = 'rejected'), 0) AS DECIMAL(14,2)) AS rejected_amount
+       CAST(sum(billed_amount) AS DECIMAL(38,2)) AS billed_amount,
+       CAST(sum(paid_amount) AS DECIMAL(38,2)) AS paid_amount,
+       CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome <> 'rejected'), 0) AS DECIMAL(38,2)) AS denied_amount,
+       CAST(coalesce(sum(adjusted_amount) FILTER (WHERE outcome = 'rejected'), 0) AS DECIMAL(38,2)) AS rejected_amount
 FROM claim_outcomes
 GROUP BY ALL;
 
@@ -29,7 +29,7 @@ SELECT o.period,
        coalesce(o.service_key, coalesce(o.procedure_code, '(unreadable)')) AS service,
        d.rule_id, d.group_code, d.carc, d.rarc,
        count(*) FILTER (WHERE d.is_primary) AS primary_lines,
-       sum(d.units) AS units, CAST(sum(d.amount) AS DECIMAL(14,2)) AS amount
+       sum(d.units) AS units, CAST(sum(d.amount) AS DECIMAL(38,2)) AS amount
 FROM denial_ledger d
 JOIN claim_outcomes o ON o.period = d.period AND o.source_file = d.source_file AND o.source_row = d.source_row
                      AND o.row_type = d.row_type

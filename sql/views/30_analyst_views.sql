@@ -3,7 +3,7 @@ CREATE OR REPLACE VIEW denials_by_rule_provider AS
 SELECT d.period, d.rule_id, d.group_code, d.carc, d.rarc, o.billing_provider_id,
        count(DISTINCT (d.source_file, d.source_row)) AS lines,
        count(*) FILTER (WHERE d.is_primary) AS primary_lines,
-       sum(d.units) AS units, CAST(sum(d.amount) AS DECIMAL(14,2)) AS amount,
+       sum(d.units) AS units, CAST(sum(d.amount) AS DECIMAL(38,2)) AS amount,
        any_value(d.message) AS message, any_value(d.citation) AS citation
 FROM denial_ledger d
 JOIN claim_outcomes o ON o.period = d.period AND o.source_file = d.source_file AND o.source_row = d.source_row
