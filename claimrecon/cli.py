@@ -194,7 +194,7 @@ def explain(period: Annotated[str, typer.Option(help="month the claim was receiv
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         result = ex.explain(con, period, icn, line, show_ids=show_recipient_ids,
-                            reports_dir=reports or warehouse.resolve().parent / "reports")
+                            reports_dir=reports or Path(os.path.abspath(warehouse)).parent / "reports")
     except ex.NotFound as e:
         print(f"claimrecon: {e}", file=sys.stderr)
         raise typer.Exit(1) from None

@@ -142,8 +142,9 @@ STREAMS = ("claims", "service_logs")
 def snapshot_in_force(con: duckdb.DuckDBPyConnection, period: str, kind: str) -> tuple[str | None, set[str]]:
     """The snapshot of a kind in force for `period` before its own drop: the latest earlier period that
     loaded that kind, and the SHA-256 of the files it loaded (never a later period's)."""
+    # fetchall, not fetchone: a result left unfinished blocks the connection's next register()
     row = con.execute("SELECT max(period) FROM input_files WHERE kind = ? AND status = 'loaded' AND period < ?",
-                      [kind, period]).fetchone()
+                      [kind, period]).fetchall()[0]
     if row[0] is None:
         return None, set()
     shas = {r[0] for r in con.execute("SELECT file_sha256 FROM input_files WHERE kind = ? AND status = 'loaded' "
