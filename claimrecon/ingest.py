@@ -349,21 +349,55 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
                                   [period]).fetchall())
     rejected_totals = _rejected_totals(kind, {n: raw.header for n, raw in zip(names, batch.files)}, rejects) \
         if kind.trailer_total else {}
+    files_rows = []
     for (name, sha), raw in zip(pending, batch.files):
         loaded, rejected = loaded_by_file.get(name, 0), rejected_by_file.get(name, 0)
         count, total = controls[name]
         # read and accounted for (loaded + rejected = detail lines); a file-level problem is the reason
-        con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [period, kind_name, name, sha, raw.detail_lines, loaded, rejected, count, total,
-                     totals.get(name), raw.problem, rejected_totals.get(name)])
+        files_rows.append([period, kind_name, name, sha, raw.detail_lines, loaded, rejected, count, total,
+                           totals.get(name), raw.problem, rejected_totals.get(name)])
         if loaded + rejected != raw.detail_lines:
+            _insert_input_files(con, files_rows)
             raise RunRefused(f"{name}: conservation failed: {raw.detail_lines} detail lines but {loaded} loaded "
                              f"and {rejected} rejected")
         stats["files"] += 1
         stats["detail_lines"] += raw.detail_lines
         stats["loaded"] += loaded
         stats["rejected"] += rejected
+    _insert_input_files(con, files_rows)
     return stats
+
+
+_INPUT_FILE = "INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?)"
+_PLAIN_FILE = {"period": pl.Utf8, "kind": pl.Utf8, "source_file": pl.Utf8, "file_sha256": pl.Utf8,
+               "detail_lines": pl.Int64, "loaded_rows": pl.Int64, "rejected_rows": pl.Int64, "control_count": pl.Int64,
+               "reason": pl.Utf8}
+
+
+def _insert_input_files(con, rows: list[list]) -> None:
+    """The `input_files` rows of the loaded files, in order. A statement per row costs ~3 ms (a commit each:
+    4.8 s for a state's 1,508 log files), so rows without amounts (service logs) go in one INSERT from Arrow;
+    a row with a control or loaded total keeps the one-row statement, its Decimals bound exactly as before."""
+    plain: list[list] = []
+
+    def flush() -> None:
+        if plain:
+            df = pl.DataFrame([r[:8] + [r[10]] for r in plain], schema=_PLAIN_FILE, orient="row")
+            con.register("_if", df.to_arrow())
+            try:
+                con.execute("""INSERT INTO input_files SELECT period, kind, source_file, file_sha256, 'loaded', detail_lines,
+                               loaded_rows, rejected_rows, control_count, NULL, NULL, reason, NULL FROM _if""")
+            finally:
+                con.unregister("_if")
+            plain.clear()
+
+    for r in rows:
+        if r[8] is None and r[9] is None and r[11] is None and (r[7] is None or isinstance(r[7], int)):
+            plain.append(r)
+        else:
+            flush()
+            con.execute(_INPUT_FILE, r)
+    flush()
 
 
 def _readable_amount(value: str | None) -> Decimal:
