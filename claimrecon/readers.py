@@ -347,7 +347,7 @@ def _physical_lines(big: bytes, total: int) -> pl.Series:
     strings, a blank line as "" or null. Polars' CSV reader splits them (a separator byte absent from
     the text, no quoting: each line is one field), which is several times faster than splitting one
     big string; the line count is checked, and anything unexpected falls back to splitting."""
-    if total:
+    if total and not big.startswith(b"\xef\xbb\xbf"):  # Polars' reader would drop a BOM there
         for sep in _LINE_SEPS:
             if sep in big:
                 continue
