@@ -345,7 +345,9 @@ class _Sequence:
                   or (overlap and in_force_on("IHS-DAY-OVERLAP", date))
                   or (first is not None and first != r["billing_provider_id"] and in_force_on("CM-AIDE-ONE-PROVIDER", date)))
         red = dict.fromkeys(REDUCTION_ORDER, 0)
-        cands = r["sa_cands"] or []
+        cands = r["sa_cands"] or []  # listed only when there are two or more (sql/claim_evidence.sql sa_multi)
+        if not cands and r["n_sa_cands"]:
+            cands = [{k: r[k] for k in ("sa_number", "sa_line_no", "rate_cents", "authorized_units", "hist_auth_units")}]
         chosen = cands[0] if cands else {"sa_number": None, "sa_line_no": None, "rate_cents": None,
                                          "authorized_units": None, "hist_auth_units": 0}
         left = drawn = used_day = used_rem = None
