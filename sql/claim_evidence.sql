@@ -52,11 +52,10 @@ SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.
 FROM period_claims k LEFT JOIN svc USING (service_key)
 WHERE k._bucket = $bucket;
 
-CREATE OR REPLACE TEMP TABLE docs AS   -- documentation per match key
+CREATE OR REPLACE TEMP TABLE docs AS   -- documentation per match key (its log_ids: claimrecon.judge, ledger lines only)
 SELECT recipient_id, provider_id AS billing_provider_id, procedure_code, modifiers, service_date,
        count(*) AS n_contacts, sum(duration_minutes) AS raw_minutes, sum(billable_minutes) AS billable_minutes,
        bool_and(coalesce(staff_location = 'community', false)) AS all_community,
-       string_agg(log_id, ' ' ORDER BY log_id) AS log_ids,
        sum(COLUMNS('^removed__'))
 FROM log_rule_minutes WHERE _bucket = $bucket GROUP BY ALL;
 
@@ -66,10 +65,17 @@ hist_auth AS (SELECT sa_number, sa_line_no, sum(paid_units) AS hist_auth_units F
 elig AS (   -- GEN-ELIGIBILITY: a span of any program covers the date (spans inclusive at both ends).
     -- GEN-PROGRAM, IHS-WAIVER, IHS-FT-FOSTER, IHS-FT-HOME read every span covering the date: a rule passes when
     -- any of them satisfies it (Clarification 17), so the programs and living arrangements are kept as lists.
+    -- Most people have one span: their lists are that span's values, without a per-line aggregate.
+    SELECT j.ord, [r.waiver_program] AS programs, [r.living_arrangement] AS livings
+    FROM judged j JOIN cur_recipients r ON r.recipient_id = j.recipient_id
+         AND j.service_date BETWEEN r.span_start AND coalesce(r.span_end, DATE '9999-12-31')
+    WHERE r.recipient_id NOT IN (SELECT recipient_id FROM cur_recipients GROUP BY 1 HAVING count(*) > 1)
+    UNION ALL
     SELECT j.ord, list(DISTINCT r.waiver_program ORDER BY r.waiver_program) AS programs,
            list(DISTINCT r.living_arrangement ORDER BY r.living_arrangement) AS livings
     FROM judged j JOIN cur_recipients r ON r.recipient_id = j.recipient_id
          AND j.service_date BETWEEN r.span_start AND coalesce(r.span_end, DATE '9999-12-31')
+    WHERE r.recipient_id IN (SELECT recipient_id FROM cur_recipients GROUP BY 1 HAVING count(*) > 1)
     GROUP BY j.ord),
 -- GEN-DECEASED: the date of death is "the same on every span"; where spans disagree the earliest date given is
 -- taken (a span without one does not clear another's). Ages: IHS-WT-ADULT, TCM-AGE.
@@ -220,7 +226,7 @@ SELECT j.ord,
        hdays.recipient_id IS NOT NULL AS hist_same_day,
        -- documentation
        coalesce(d.n_contacts, 0) AS n_contacts, coalesce(d.raw_minutes, 0) AS raw_minutes,
-       coalesce(d.billable_minutes, 0) AS billable_minutes, d.log_ids,
+       coalesce(d.billable_minutes, 0) AS billable_minutes,
        cma_doc.recipient_id IS NOT NULL AS has_cma_contact, coalesce(CAST(cma_doc.aide_minutes AS BIGINT), 0) AS aide_minutes,
        coalesce(CAST(hd.hist_doc_units AS BIGINT), 0) AS hist_doc_units, hc.hist_charges,
        coalesce(CAST(hday.hist_day_units AS BIGINT), 0) AS hist_day_units,

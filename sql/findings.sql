@@ -1,7 +1,7 @@
 -- Compliance findings: reported, never denied. One row per finding with its evidence.
 -- Parameters: $period, $period_start, $period_end, $sa_period, $staff_period, $remote_cap, $daily_cap,
 --             $daily_equiv, $unbilled_days, $caseload_max, $training_min.
--- Needs svc (sql/service_groups.sql) and cur_contacts (sql/current_contacts.sql).
+-- Needs svc (sql/service_groups.sql) and the macro latest_contacts (sql/latest_contacts.sql).
 
 CREATE OR REPLACE TEMP TABLE f_sa AS
 SELECT s.*, svc.* EXCLUDE (service_key), date_diff('day', s.start_date, s.end_date) + 1 AS span_days
@@ -10,16 +10,22 @@ WHERE s.period = $sa_period AND s.sa_status IN ('A', 'T') AND s.line_status = 'A
 
 DELETE FROM findings WHERE period = $period;
 
+-- The latest version of each contact known at the period: the columns the findings read.
+CREATE OR REPLACE TEMP TABLE f_contacts AS
+SELECT period, provider_id, log_id, staff_id, recipient_id, procedure_code, modifiers, service_key, service_date,
+       delivery_mode
+FROM latest_contacts($period);
+
 -- IHS-WEEKLY-INPERSON: a Monday-Sunday week with remote IHS (documented this period) and no in-person IHS contact.
 INSERT INTO findings
 SELECT $period, 'IHS-WEEKLY-INPERSON', w.recipient_id, w.provider_id, NULL, NULL, NULL, w.week_start, r.message, r.citation,
        json_object('week_start', w.week_start, 'remote_contacts', w.n_remote)
 FROM (SELECT c.recipient_id, min(c.provider_id) AS provider_id, date_trunc('week', c.service_date) AS week_start, count(*) AS n_remote
-      FROM cur_contacts c JOIN svc USING (service_key)
+      FROM f_contacts c JOIN svc USING (service_key)
       WHERE c.period = $period AND svc.is_ihs AND (svc.is_ihs_remote OR c.delivery_mode = 'remote')
       GROUP BY c.recipient_id, date_trunc('week', c.service_date)) w
 JOIN rules r ON r.rule_id = 'IHS-WEEKLY-INPERSON'
-WHERE NOT EXISTS (SELECT 1 FROM cur_contacts c2 JOIN svc s2 USING (service_key)
+WHERE NOT EXISTS (SELECT 1 FROM f_contacts c2 JOIN svc s2 USING (service_key)
                   WHERE c2.recipient_id = w.recipient_id AND s2.is_ihs_in_person AND c2.delivery_mode = 'in_person'
                     AND date_trunc('week', c2.service_date) = w.week_start)
 ORDER BY w.recipient_id, w.week_start;
@@ -113,7 +119,7 @@ WITH caseload AS (
     WHERE case_manager_id IS NOT NULL AND case_manager_id <> ''
       AND start_date <= CAST($period_end AS DATE) AND end_date >= CAST($period_start AS DATE)
     UNION ALL
-    SELECT c.staff_id, c.recipient_id, 'contact' FROM cur_contacts c
+    SELECT c.staff_id, c.recipient_id, 'contact' FROM f_contacts c
     JOIN staff st ON st.period = $staff_period AND st.staff_id = c.staff_id AND st.role = 'case_manager'
     WHERE c.period = $period)
 SELECT $period, 'IL-CASELOAD', NULL, st.provider_id, k.staff_id, NULL, NULL, NULL, r.message, r.citation,
@@ -143,7 +149,7 @@ SELECT $period, 'UNBILLED-SERVICE', b.recipient_id, b.provider_id, NULL, NULL, N
        json_object('log_id', b.log_id, 'billable_minutes', b.billable_minutes, 'service_key', b.service_key)
 FROM (SELECT * EXCLUDE (rn) FROM (SELECT lb.*, row_number() OVER (PARTITION BY provider_id, log_id ORDER BY period DESC) rn
                                   FROM log_billability lb WHERE period <= $period) WHERE rn = 1) b
-JOIN cur_contacts c USING (provider_id, log_id)
+JOIN f_contacts c USING (provider_id, log_id)
 JOIN rules r ON r.rule_id = 'UNBILLED-SERVICE'
 WHERE b.billable_minutes > 0
   AND b.service_date >= CAST(CAST($period_start AS DATE) - to_days($unbilled_days) AS DATE)
