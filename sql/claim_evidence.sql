@@ -23,6 +23,19 @@ GROUP BY ALL;
 CREATE OR REPLACE TEMP TABLE remote_first AS
 SELECT recipient_id, min(start_date) AS first_start FROM sa_ok WHERE is_ihs_remote GROUP BY ALL;
 
+CREATE OR REPLACE TEMP TABLE judged AS
+-- ord: the order of judgement (received date, ICN, line) among the bucket's lines; every rule that
+-- depends on order compares lines of one person, so the bucket's order is the period's order for them.
+SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.* EXCLUDE (_bucket),
+       coalesce(svc.is_ihs, false) AS is_ihs, coalesce(svc.is_ihs_remote, false) AS is_ihs_remote,
+       coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_wt, false) AS is_wt,
+       coalesce(svc.is_ft, false) AS is_ft, coalesce(svc.is_wot, false) AS is_wot,
+       coalesce(svc.is_daily, false) AS is_daily, coalesce(svc.is_cm, false) AS is_cm,
+       coalesce(svc.is_cma, false) AS is_cma, coalesce(svc.is_tcm, false) AS is_tcm,
+       svc.unit AS unit
+FROM period_claims k LEFT JOIN svc USING (service_key)
+WHERE k._bucket = $bucket;
+
 -- Lines paid in earlier runs still standing when the period opens (not reversed in an earlier period).
 -- Lines an adjustment of THIS period reverses stay in, with the adjustment's place in order
 -- (rev_received, rev_icn): they count until the reversal (Clar. 5, 6; the engine applies it in order).
@@ -37,20 +50,16 @@ LEFT JOIN remote_first rf ON rf.recipient_id = o.recipient_id
 LEFT JOIN adj_events ev ON ev.original_icn = o.icn
 WHERE o.period < $period AND o.row_type = 'line' AND o.paid_units > 0
   AND hash(o.recipient_id) % $buckets = $bucket
+  -- only what this period's lines read (the month's people, days and agreement lines, not every earlier outcome):
+  -- the person-days of the bucket's lines (pools, the day's units, duplicates, aide provider, day overlap), the
+  -- agreement lines that cover them (units used), remote IHS of their people (the remote year) and the lines
+  -- this period's adjustments reverse
+  AND ((o.recipient_id, o.service_date) IN (SELECT recipient_id, service_date FROM judged)
+       OR (o.sa_number, o.sa_line_no) IN (SELECT s.sa_number, s.line_no FROM sa_ok s SEMI JOIN judged j
+                                          ON s.recipient_id = j.recipient_id AND s.provider_id = j.billing_provider_id)
+       OR o.recipient_id IN (SELECT recipient_id FROM judged WHERE is_ihs_remote)
+       OR o.icn IN (SELECT original_icn FROM adj_events))
   AND o.icn NOT IN (SELECT reverses_icn FROM claim_outcomes WHERE period < $period AND reverses_icn IS NOT NULL);
-
-CREATE OR REPLACE TEMP TABLE judged AS
--- ord: the order of judgement (received date, ICN, line) among the bucket's lines; every rule that
--- depends on order compares lines of one person, so the bucket's order is the period's order for them.
-SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.* EXCLUDE (_bucket),
-       coalesce(svc.is_ihs, false) AS is_ihs, coalesce(svc.is_ihs_remote, false) AS is_ihs_remote,
-       coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_wt, false) AS is_wt,
-       coalesce(svc.is_ft, false) AS is_ft, coalesce(svc.is_wot, false) AS is_wot,
-       coalesce(svc.is_daily, false) AS is_daily, coalesce(svc.is_cm, false) AS is_cm,
-       coalesce(svc.is_cma, false) AS is_cma, coalesce(svc.is_tcm, false) AS is_tcm,
-       svc.unit AS unit
-FROM period_claims k LEFT JOIN svc USING (service_key)
-WHERE k._bucket = $bucket;
 
 CREATE OR REPLACE TEMP TABLE docs AS   -- documentation per match key (its log_ids: claimrecon.judge, ledger lines only)
 SELECT recipient_id, provider_id AS billing_provider_id, procedure_code, modifiers, service_date,
