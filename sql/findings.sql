@@ -64,20 +64,24 @@ yl AS (   -- each remote line in each remote year it overlaps
          unnest(range(date_diff('day', rf.first_start, a.start_date) // 365,
                       date_diff('day', rf.first_start, a.end_date) // 365 + 1)) AS y(k)
     WHERE a.is_ihs_remote),
+over AS (   -- the person-years over the cap (the sums first: the evidence below is only for these)
+    SELECT * FROM (
+        SELECT recipient_id, ys,
+               sum(CAST(authorized_units * 100 AS BIGINT) * (date_diff('day', greatest(start_date, ys), least(end_date, ye)) + 1)
+                   // span_days) AS units_x100,
+               $remote_cap + max(remote_exception_units) AS cap
+        FROM yl GROUP BY ALL)
+    WHERE units_x100 > cap * 100),
 py AS (
-    SELECT recipient_id, ys,
-           sum(CAST(authorized_units * 100 AS BIGINT) * (date_diff('day', greatest(start_date, ys), least(end_date, ye)) + 1)
-               // span_days) AS units_x100,
-           $remote_cap + max(remote_exception_units) AS cap,
-           arg_min(provider_id, (start_date, sa_number, line_no)) AS provider_id,
-           arg_min(sa_number, (start_date, sa_number, line_no)) AS sa_number,
-           arg_min(line_no, (start_date, sa_number, line_no)) AS line_no,
-           string_agg(sa_number || '-' || line_no, ' ' ORDER BY start_date, sa_number, line_no) AS lines
-    FROM yl GROUP BY ALL)
+    SELECT o.recipient_id, o.ys, o.units_x100, o.cap,
+           arg_min(yl.provider_id, (yl.start_date, yl.sa_number, yl.line_no)) AS provider_id,
+           arg_min(yl.sa_number, (yl.start_date, yl.sa_number, yl.line_no)) AS sa_number,
+           arg_min(yl.line_no, (yl.start_date, yl.sa_number, yl.line_no)) AS line_no,
+           string_agg(yl.sa_number || '-' || yl.line_no, ' ' ORDER BY yl.start_date, yl.sa_number, yl.line_no) AS lines
+    FROM over o JOIN yl USING (recipient_id, ys) GROUP BY ALL)
 SELECT $period, 'AUTH-REMOTE-OVER-CAP', py.recipient_id, py.provider_id, NULL, py.sa_number, py.line_no, py.ys, r.message, r.citation,
        json_object('remote_year_start', py.ys, 'authorized_units', CAST(CAST(py.units_x100 AS DECIMAL(18,0)) * 0.01 AS DECIMAL(18,2)), 'cap', py.cap, 'lines', py.lines)
 FROM py JOIN rules r ON r.rule_id = 'AUTH-REMOTE-OVER-CAP'
-WHERE py.units_x100 > py.cap * 100
 ORDER BY py.recipient_id, py.ys;
 
 -- AUTH-DAILY-OVER-CAP: in-person IHS authorized above 64 units a day on average over the span.
@@ -147,8 +151,15 @@ ORDER BY s.staff_id;
 INSERT INTO findings
 SELECT $period, 'UNBILLED-SERVICE', b.recipient_id, b.provider_id, NULL, NULL, NULL, b.service_date, r.message, r.citation,
        json_object('log_id', b.log_id, 'billable_minutes', b.billable_minutes, 'service_key', b.service_key)
-FROM (SELECT * EXCLUDE (rn) FROM (SELECT lb.*, row_number() OVER (PARTITION BY provider_id, log_id ORDER BY period DESC) rn
-                                  FROM log_billability lb WHERE period <= $period) WHERE rn = 1) b
+-- (the contact's latest judgement: the dates are tested on the latest version, so a version is first picked among
+-- every version of the contacts that have one in the date window)
+FROM (SELECT * EXCLUDE (rn) FROM (
+          SELECT lb.*, row_number() OVER (PARTITION BY provider_id, log_id ORDER BY period DESC) rn
+          FROM log_billability lb WHERE period <= $period AND (provider_id, log_id) IN (
+              SELECT provider_id, log_id FROM log_billability WHERE period <= $period
+                AND service_date >= CAST(CAST($period_start AS DATE) - to_days($unbilled_days) AS DATE)
+                AND service_date <= CAST(CAST($period_end AS DATE) - to_days($unbilled_days) AS DATE)))
+      WHERE rn = 1) b
 JOIN f_contacts c USING (provider_id, log_id)
 JOIN rules r ON r.rule_id = 'UNBILLED-SERVICE'
 WHERE b.billable_minutes > 0
