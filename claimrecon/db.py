@@ -25,19 +25,30 @@ def statements(text: str) -> list[str]:
     return out
 
 
-def run_script(con, name_or_text: str, params: dict | None = None) -> None:
-    """Execute a sql/ file (or text) statement by statement, binding each only the names it uses."""
+def run_script(con, name_or_text: str, params: dict | None = None, frame_of: str | None = None):
+    """Execute a sql/ file (or text) statement by statement, binding each only the names it uses.
+
+    ``frame_of``: the statement ``CREATE OR REPLACE TEMP TABLE <frame_of> AS <query>`` is not materialised in
+    DuckDB: its query goes straight to a Polars frame, which is returned (no table written and read back)."""
     text = (SQL_DIR / name_or_text).read_text() if name_or_text.endswith(".sql") else name_or_text
     params = params or {}
+    frame = None
+    head = f"CREATE OR REPLACE TEMP TABLE {frame_of} AS" if frame_of else None
     for stmt in statements(text):
         names = set(_PARAM.findall(stmt))
         missing = names - set(params)
         if missing:
             raise KeyError(f"SQL parameter(s) not given: {', '.join(sorted(missing))}")
         t0, c0 = time.perf_counter(), time.process_time()
-        con.execute(stmt, {k: params[k] for k in names} if names else None)
+        if head and stmt.startswith(head):
+            frame = con.sql(stmt[len(head):].lstrip(), params={k: params[k] for k in names} if names else None).pl()
+        else:
+            con.execute(stmt, {k: params[k] for k in names} if names else None)
         if _PROFILE:  # wall seconds, then CPU seconds of every thread (steadier on a busy machine)
             with open(_PROFILE, "a") as f:
                 label = name_or_text if name_or_text.endswith(".sql") else "text"
                 f.write(f"{label}\t{stmt.splitlines()[0][:90]}\t{time.perf_counter() - t0:.3f}"
                         f"\t{time.process_time() - c0:.3f}\n")
+    if frame_of and frame is None:
+        raise KeyError(f"no statement creates {frame_of}")
+    return frame

@@ -66,8 +66,8 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
     run_script(con, "contact_overlaps.sql", {"period": period})
     contacts = unbillable = 0
     for b in range(buckets):
-        run_script(con, "contact_evidence.sql", {**params, "bucket": b, "buckets": buckets})
-        work = _billability(con.sql("SELECT * FROM contact_evidence").pl())
+        work = _billability(run_script(con, "contact_evidence.sql", {**params, "bucket": b, "buckets": buckets},
+                                       frame_of="contact_evidence"))
         con.register("_lb", work.to_arrow(compat_level=pl.CompatLevel.newest()))
         # the claim step's work table: what documentation per match key needs, not the contact's verdict text
         work_cols = "* EXCLUDE (rule_ids, primary_rule_id, removed_minutes_json, staff_id, service_key)"
@@ -150,8 +150,7 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
     buckets = used[0] if used[0] is not None else bucket_count(con, period)
     run_script(con, "claim_evidence_prep.sql", {**params, "buckets": buckets})
     for b in _buckets_to_judge(con, period, buckets, p):
-        run_script(con, "claim_evidence.sql", {**params, "bucket": b, "buckets": buckets})
-        ev = con.sql("SELECT * FROM claim_evidence").pl()
+        ev = run_script(con, "claim_evidence.sql", {**params, "bucket": b, "buckets": buckets}, frame_of="claim_evidence")
         progress.count(b + 1, buckets, "buckets of people")
         if not ev.height:
             continue
