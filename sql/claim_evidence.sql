@@ -111,15 +111,16 @@ origp AS (   -- GEN-TIMELY (Clarification 7): the version a replacement directly
                                AND o.icn = a.original_icn AND o.row_type = 'line'), 0) > 0 END AS paid,
            CAST(last_day(CAST(a.original_period || '-01' AS DATE)) + to_months($grace_months) AS DATE) AS grace_limit
     FROM adj_this a WHERE a.adjustment_ind = '4' AND a.original_icn IN (SELECT original_icn FROM judged)),
-res AS (
+res AS (   -- IHS-RESIDENTIAL: a residential agreement line covering an IHS line's date. Without training beside a
+    -- CRS/FRS line of another provider is allowed only where the documented contacts were all in the community
+    -- (the line's documentation, joined below): conflict_if_community / conflict_otherwise are the two cases.
     SELECT j.ord,
-           bool_or(NOT ((j.is_wot AND r.res_crs_frs AND r.provider_id <> j.billing_provider_id AND coalesce(d.all_community, false))
-                     OR (j.is_wt AND r.res_cust_living AND r.provider_id <> j.billing_provider_id))) AS residential_conflict,
+           bool_or(NOT (j.is_wot AND r.res_crs_frs AND r.provider_id <> j.billing_provider_id)
+                   AND NOT (j.is_wt AND r.res_cust_living AND r.provider_id <> j.billing_provider_id)) AS conflict_if_community,
+           bool_or(NOT (j.is_wt AND r.res_cust_living AND r.provider_id <> j.billing_provider_id)) AS conflict_otherwise,
            string_agg(DISTINCT r.service_key, ' ') AS residential_sa
     FROM judged j JOIN sa_ok r ON r.recipient_id = j.recipient_id AND r.residential
          AND j.service_date BETWEEN r.start_date AND r.end_date
-    LEFT JOIN docs d ON d.recipient_id = j.recipient_id AND d.billing_provider_id = j.billing_provider_id
-         AND d.procedure_code = j.procedure_code AND d.modifiers = j.modifiers AND d.service_date = j.service_date
     WHERE j.is_ihs GROUP BY j.ord),
 inperson AS (
     SELECT DISTINCT j.ord FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND s.is_ihs_in_person
@@ -154,8 +155,8 @@ auth_other AS (   -- GEN-AUTH-NONE CO-284 / CO-296: the service is the catalog's
     SELECT j.ord,
            bool_or(s.provider_id = j.billing_provider_id AND s.service_key IS DISTINCT FROM j.service_key) AS other_service,
            bool_or(s.provider_id <> j.billing_provider_id AND s.service_key = j.service_key) AS other_provider
-    FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND j.service_date BETWEEN s.start_date AND s.end_date
-    WHERE j.ord NOT IN (SELECT ord FROM sa_pick)   -- only a line no agreement line covers needs the variant
+    FROM (SELECT * FROM judged ANTI JOIN sa_pick USING (ord)) j   -- only a line no agreement line covers needs the variant
+    JOIN sa_ok s ON s.recipient_id = j.recipient_id AND j.service_date BETWEEN s.start_date AND s.end_date
     GROUP BY j.ord),
 cma_doc AS (   -- Clar. 9: aide contacts behind a CM line (their documented minutes)
     SELECT recipient_id, provider_id AS billing_provider_id, service_date, sum(duration_minutes) AS aide_minutes
@@ -203,7 +204,8 @@ SELECT j.ord,
        born.death_date,                  -- GEN-DECEASED
        inpatient.facility_stay,          -- GEN-INPATIENT
        (year(j.service_date) - year(born.birth_date))
-         - CASE WHEN strftime(j.service_date, '%m%d') < strftime(born.birth_date, '%m%d') THEN 1 ELSE 0 END AS age,
+         - CASE WHEN month(j.service_date) * 100 + day(j.service_date)
+                     < month(born.birth_date) * 100 + day(born.birth_date) THEN 1 ELSE 0 END AS age,
        -- the provider
        p.provider_id IS NOT NULL AS provider_known,
        coalesce(j.service_date BETWEEN p.enrollment_start AND coalesce(p.enrollment_end, DATE '9999-12-31'), false) AS provider_enrolled,
@@ -219,7 +221,8 @@ SELECT j.ord,
             THEN greatest(CAST(j.service_date + to_months($timely_months) AS DATE), op.grace_limit)
             ELSE CAST(j.service_date + to_months($timely_months) AS DATE) END AS filing_limit,
        -- IHS service rules
-       coalesce(res.residential_conflict, false) AS residential_conflict, res.residential_sa,
+       coalesce(CASE WHEN coalesce(d.all_community, false) THEN res.conflict_if_community
+                     ELSE res.conflict_otherwise END, false) AS residential_conflict, res.residential_sa,
        inperson.ord IS NOT NULL AS has_inperson_sa,
        conflict.other_service_sa,
        -- authorization (Clar. 4: the candidate lines in order; the first is the line's when it is alone on them)
