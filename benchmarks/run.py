@@ -191,7 +191,8 @@ def main() -> None:
                   "| period | seconds | claim lines | peak RSS | warehouse size (MB) |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {p} | {s:.1f} | {n:,} | {_gib(kb)} | {size / 1e6:.0f} |" for p, s, kb, n, size in h]
         lines += ["", f"Month {len(h)} / month 1: **{h[-1][1] / h[0][1]:.2f}×**."]
-    lines.append("")
+    # a one-off measurement kept with the results (issue 12): not re-measured by make bench
+    lines += ["", (ROOT / "benchmarks" / "revision2_cost.md").read_text().rstrip(), ""]
     Path(a.out).write_text("\n".join(lines))
     print("\n".join(lines))
     print(json.dumps({"floor": big["floors"], "run": big["runs"], "rss_kb": big["rss"],
