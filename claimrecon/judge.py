@@ -4,6 +4,7 @@ reversals, findings and the balance proof. Each function is one Dagster asset's 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 
 import duckdb
@@ -109,14 +110,22 @@ def _register_tz_days(con: duckdb.DuckDBPyConnection, period: str) -> None:
                    CAST(d AS TIMESTAMP) + to_minutes(m - CASE WHEN m < change THEN off0 ELSE off1 END)""")
 
 
+_NOTHING_REMOVED = json.dumps(dict.fromkeys(LOG_ORDER, 0), separators=(",", ":"))  # as Polars' json_encode writes it
+
+
 def _billability(ev: pl.DataFrame) -> pl.DataFrame:
     """One bucket's contacts through the service-log contracts: the log_rule_minutes work rows."""
     bill = service_logs.billability(ev) if ev.height else ev.with_columns(
         pl.lit(0).alias("billable_minutes"), pl.lit("").alias("rule_ids"), pl.lit(None, dtype=pl.Utf8).alias("primary_rule_id"),
         *[pl.lit(0).alias(f"removed__{r}") for r in LOG_ORDER])
     removed = [f"removed__{r}" for r in LOG_ORDER]
-    bill = bill.with_columns(
-        pl.struct([pl.col(f"removed__{r}").alias(r) for r in LOG_ORDER]).struct.json_encode().alias("removed_minutes_json"))
+    # removed_minutes_json: almost every contact loses nothing, and they share one text; the others are encoded
+    encode = pl.struct([pl.col(f"removed__{r}").alias(r) for r in LOG_ORDER]).struct.json_encode()
+    js = pl.repeat(_NOTHING_REMOVED, bill.height, dtype=pl.Utf8, eager=True).alias("removed_minutes_json")
+    lost = bill.select(pl.arg_where(pl.any_horizontal([pl.col(k) != 0 for k in removed]))).to_series()
+    if len(lost):
+        js = js.scatter(lost, bill[lost].select(encode).to_series())
+    bill = bill.with_columns(js)
     keep = ["provider_id", "log_id", "recipient_id", "staff_id", "service_key", "procedure_code", "modifiers", "service_date",
             "duration_minutes", "billable_minutes", "rule_ids", "primary_rule_id", "staff_location", "is_cma",
             "removed_minutes_json"] + removed
