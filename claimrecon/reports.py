@@ -607,14 +607,15 @@ def build(con, period: str, folder: Path, mask_ids: bool = True, run_id: str = "
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     old = os.umask(0o077)
     try:
+        # the provider files first: DuckDB and file work, which leaves the interpreter to a background
+        # import (controls.preload) before the workbook and the page need it
+        out: dict[str, Path] = {"remittance": folder / "remittance", "x12": folder / "x12"}
+        write_remittance(con, period, out["remittance"])
+        x12.write_period(con, period, out["x12"])
         data = gather(con, period)
         data["runs"] = pl.DataFrame({"run_id": [run_id], "catalog_version": [catalog_version()]})
-        out = {"workbook": write_workbook(con, period, data, folder / f"claimrecon_{period}.xlsx", mask_ids),
-               "html": write_html(con, period, data, folder / f"claimrecon_{period}.html", mask_ids)}
-        out["remittance"] = folder / "remittance"
-        write_remittance(con, period, out["remittance"])
-        out["x12"] = folder / "x12"
-        x12.write_period(con, period, out["x12"])
+        out["workbook"] = write_workbook(con, period, data, folder / f"claimrecon_{period}.xlsx", mask_ids)
+        out["html"] = write_html(con, period, data, folder / f"claimrecon_{period}.html", mask_ids)
     finally:
         os.umask(old)
     return out
