@@ -29,6 +29,7 @@ import polars as pl
 
 from claimrecon import progress, x12
 from claimrecon.cells import escape_formula_expr, formula_like, mask_raw_record, sheet_names
+from claimrecon.db import provider_slices
 
 MAX_SHEET_ROWS = 1_000_000  # Excel holds 1,048,576 rows; longer tables are cut with a note
 PROVIDER_SHEETS = 25  # providers with the largest adjustments get a sheet of their own
@@ -126,9 +127,10 @@ REMITTANCE_SQL = """SELECT o.billing_provider_id, o.icn, o.line_no, o.row_type, 
     d.amount AS adjustment_amount, d.message
     FROM claim_outcomes o LEFT JOIN denial_ledger d ON d.period = o.period AND d.source_file = o.source_file
          AND d.source_row = o.source_row AND d.row_type = o.row_type
-    WHERE o.period = $p
+    WHERE o.period = $p AND {providers}
     ORDER BY o.billing_provider_id NULLS LAST, o.icn, o.line_no, o.row_type, d.is_primary DESC, d.rule_id"""
-REMITTANCE_BATCH = 200_000  # rows of the month held at once on the way to the files
+REMITTANCE_SLICE = 1_000_000  # lines sorted per query (a range of providers): a state's month is 3 M
+REMITTANCE_BATCH = 200_000  # rows held at once on the way to the files
 
 
 def remittance_file(period: str, provider_id: str | None, used: set[str]) -> str:
@@ -145,8 +147,8 @@ def remittance_file(period: str, provider_id: str | None, used: set[str]) -> str
 def write_remittance(con, period: str, folder: Path) -> list[Path]:
     """One CSV per billing provider: every line, its outcome and paid amount, and one row per
     adjustment (group, CARC, RARC, message). Text cells that could be formulas are escaped.
-    One query for every provider, in provider order, streamed a batch at a time: memory holds a batch
-    and the provider being written, not the month."""
+    Set-based: one query per range of providers of about REMITTANCE_SLICE lines (not per provider), in
+    provider order, streamed a batch at a time: memory holds a range's sort and a batch, not the month."""
     folder.mkdir(parents=True, exist_ok=True)
     total = con.execute("SELECT count(DISTINCT billing_provider_id) + max(CASE WHEN billing_provider_id IS NULL "
                         "THEN 1 ELSE 0 END) FROM claim_outcomes WHERE period = ?", [period]).fetchall()[0][0] or 0
@@ -163,23 +165,26 @@ def write_remittance(con, period: str, folder: Path) -> list[Path]:
         if len(paths) % 100 == 0 or len(paths) == total:
             progress.count(len(paths), total, "providers' remittance files")
 
-    reader = con.sql(REMITTANCE_SQL, params={"p": period}).to_arrow_reader(REMITTANCE_BATCH)
-    try:
-        for batch in reader:
-            df = pl.from_arrow(batch)
-            text_cols = [c for c, t in df.schema.items() if t == pl.Utf8]
-            df = df.with_columns(pl.col("billing_provider_id").alias("_pid"))
-            df = df.with_columns(escape_formula_expr(c) for c in text_cols)  # every text cell, the provider id too
-            for key, part in df.partition_by("_pid", as_dict=True, maintain_order=True, include_key=False).items():
-                if pending and key != pending_key:  # a provider's rows are contiguous: the previous one is complete
-                    flush()
-                    pending = []
-                pending.append(part)
-                pending_key = key
-        if pending:
-            flush()
-    finally:
-        reader.close()
+    for providers, bounds in provider_slices(con, period, REMITTANCE_SLICE):
+        reader = con.sql(REMITTANCE_SQL.format(providers=providers),
+                         params={"p": period, **bounds}).to_arrow_reader(REMITTANCE_BATCH)
+        try:
+            for batch in reader:
+                df = pl.from_arrow(batch)
+                text_cols = [c for c, t in df.schema.items() if t == pl.Utf8]
+                df = df.with_columns(pl.col("billing_provider_id").alias("_pid"))
+                df = df.with_columns(escape_formula_expr(c) for c in text_cols)  # every text cell, the provider id too
+                for key, part in df.partition_by("_pid", as_dict=True, maintain_order=True,
+                                                 include_key=False).items():
+                    if pending and key != pending_key:  # a provider's rows are contiguous: the previous one is done
+                        flush()
+                        pending = []
+                    pending.append(part)
+                    pending_key = key
+        finally:
+            reader.close()
+    if pending:
+        flush()
     return paths
 
 

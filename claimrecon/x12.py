@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from claimrecon.db import provider_slices
 from claimrecon.errors import BalanceError
 
 ELEMENT, COMPONENT, REPETITION, TERMINATOR = "*", ":", "^", "~"
@@ -233,7 +234,7 @@ WITH lines AS NOT MATERIALIZED (  -- read twice below: two scans cost less than 
            o.outcome, o.recipient_id, o.line_no, o.procedure_code, o.modifiers, o.service_date, o.billed_amount,
            o.paid_amount, o.billed_units, o.paid_units, o.source_file, o.source_row, o.row_type
     FROM claim_outcomes o
-    WHERE o.period = $p AND o.outcome <> 'rejected' AND o.billing_provider_id IN (
+    WHERE o.period = $p AND o.outcome <> 'rejected' AND {providers} AND o.billing_provider_id IN (
           SELECT billing_provider_id FROM provider_balances WHERE period = $p AND withheld_reason IS NULL)),
 ledger AS (  -- the period's ledger: rows of lines not on an 835 (rejected, withheld) find no line below
     SELECT * FROM denial_ledger WHERE period = $p),
@@ -295,34 +296,38 @@ MONEY_MACRO = """CREATE OR REPLACE TEMP MACRO x12_money(x) AS
     CASE WHEN x % 1 = 0 THEN CAST(CAST(x AS DECIMAL(38,0)) AS VARCHAR)
          WHEN x * 10 % 1 = 0 THEN CAST(CAST(x AS DECIMAL(38,1)) AS VARCHAR)
          ELSE CAST(x AS VARCHAR) END"""
+DETAIL_SLICE = 1_000_000  # lines sorted per query (a range of providers): a state's month is 3 M
 DETAIL_BATCH = 200_000  # rows of the detail stream held at once
 
 
 def details(con, period: str) -> Iterator[tuple[str, str, int, Decimal]]:
     """(provider, its claim loops as X12 text, their segment count, ΣCLP04) for every provider of the period's
-    ``provider_balances`` without a withheld reason, in provider order: one query, streamed a batch at a time, so
-    memory holds a batch and one provider's text, not the month."""
+    ``provider_balances`` without a withheld reason, in provider order. Set-based: one query per range of
+    providers of about DETAIL_SLICE lines (not per provider), streamed a batch at a time, so memory holds a
+    range's sort, a batch and one provider's text, not the month."""
     import polars as pl
 
     con.execute(MONEY_MACRO)
-    reader = con.sql(DETAIL_SQL, params={"p": period}).to_arrow_reader(DETAIL_BATCH)
-    try:
-        pid, texts, n, clp04 = None, [], 0, ZERO
-        for batch in reader:
-            groups = pl.from_arrow(batch).group_by("pid", maintain_order=True).agg(  # a group keeps its rows' order
-                pl.col("text").str.join("\n"), pl.col("n").sum(), pl.col("clp04").sum())
-            for b_pid, b_text, b_n, b_clp04 in groups.iter_rows():
-                if b_pid != pid:
-                    if pid is not None:
-                        yield pid, "\n".join(texts), n, clp04
-                    pid, texts, n, clp04 = b_pid, [], 0, ZERO
-                texts.append(b_text)
-                n += int(b_n)
-                clp04 += b_clp04 if b_clp04 is not None else ZERO
-        if pid is not None:
-            yield pid, "\n".join(texts), n, clp04
-    finally:  # also when the caller stops early (a balance error): the connection is free again
-        reader.close()
+    pid, texts, n, clp04 = None, [], 0, ZERO
+    for providers, bounds in provider_slices(con, period, DETAIL_SLICE, column="o.billing_provider_id"):
+        reader = con.sql(DETAIL_SQL.format(providers=providers),
+                         params={"p": period, **bounds}).to_arrow_reader(DETAIL_BATCH)
+        try:
+            for batch in reader:
+                groups = pl.from_arrow(batch).group_by("pid", maintain_order=True).agg(  # a group keeps its order
+                    pl.col("text").str.join("\n"), pl.col("n").sum(), pl.col("clp04").sum())
+                for b_pid, b_text, b_n, b_clp04 in groups.iter_rows():
+                    if b_pid != pid:
+                        if pid is not None:
+                            yield pid, "\n".join(texts), n, clp04
+                        pid, texts, n, clp04 = b_pid, [], 0, ZERO
+                    texts.append(b_text)
+                    n += int(b_n)
+                    clp04 += b_clp04 if b_clp04 is not None else ZERO
+        finally:  # also when the caller stops early (a balance error): the connection is free again
+            reader.close()
+    if pid is not None:
+        yield pid, "\n".join(texts), n, clp04
 
 
 def remittances(con, period: str) -> Iterator[Remittance]:

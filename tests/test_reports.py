@@ -121,8 +121,8 @@ def test_reports_are_identical_when_rebuilt(demo, tmp_path):
 
 
 def test_remittance_and_835_files_do_not_depend_on_the_batch_size(demo, tmp_path, monkeypatch):
-    """One query streams every provider's lines in provider order; a provider cut across batches gets the same
-    file, byte for byte, as one read in a single batch."""
+    """A query per range of providers streams their lines in provider order; a provider cut across batches,
+    or ranges of a few lines, give the same files, byte for byte, as one range read in a single batch."""
     from claimrecon import x12
 
     period = demo["periods"][-1]
@@ -131,6 +131,8 @@ def test_remittance_and_835_files_do_not_depend_on_the_batch_size(demo, tmp_path
         x12.write_period(con, period, tmp_path / "x1")
         monkeypatch.setattr(reports, "REMITTANCE_BATCH", 7)
         monkeypatch.setattr(x12, "DETAIL_BATCH", 5)
+        monkeypatch.setattr(reports, "REMITTANCE_SLICE", 50)
+        monkeypatch.setattr(x12, "DETAIL_SLICE", 30)
         reports.write_remittance(con, period, tmp_path / "r2")
         x12.write_period(con, period, tmp_path / "x2")
     for one, many in (("r1", "r2"), ("x1", "x2")):
@@ -140,7 +142,8 @@ def test_remittance_and_835_files_do_not_depend_on_the_batch_size(demo, tmp_path
             assert (tmp_path / one / name).read_bytes() == (tmp_path / many / name).read_bytes(), name
 
 
-def test_remittance_files_are_named_apart_across_the_whole_month(tmp_path):
+@pytest.mark.parametrize("slice_rows", [1_000_000, 1, 3])
+def test_remittance_files_are_named_apart_across_the_whole_month(tmp_path, monkeypatch, slice_rows):
     """Provider ids that differ only in case, that name no file safely, or that are missing each get a file of
     their own, whatever their place in the month; lines and adjustments in order, formulas escaped."""
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
@@ -159,6 +162,7 @@ def test_remittance_files_are_named_apart_across_the_whole_month(tmp_path):
     con.executemany("INSERT INTO denial_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         ("2026-01", "c.csv", 1, "line", "R9", "CO", "45", None, 0, 1, "second", False),
         ("2026-01", "c.csv", 1, "line", "R2", "CO", "96", "N130", 0, 2, "+first", True)])
+    monkeypatch.setattr(reports, "REMITTANCE_SLICE", slice_rows)  # one query, or one per provider or two
     paths = reports.write_remittance(con, "2026-01", tmp_path / "r")
     con.close()
     assert sorted(p.name for p in paths) == sorted(f"remittance_2026-01_{s}.csv" for s in
