@@ -192,7 +192,7 @@ def findings(context: dg.AssetExecutionContext, warehouse: WarehouseResource, ru
         with warehouse.warehouse.connect(period) as con:
             snaps = judge.snapshot_periods(con, period)
             run_script(con, "service_groups.sql", {"period": period})
-            judge.current_contacts(con, period, 1)
+            run_script(con, "latest_contacts.sql")  # findings read clock dates only: no real instants needed
             run_script(con, "findings.sql", {
                 "period": period, "period_start": start, "period_end": end, "sa_period": snaps["sa_period"],
                 "staff_period": snaps["staff_period"], "remote_cap": p.remote_cap_units, "daily_cap": p.daily_cap_units,

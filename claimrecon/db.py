@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 
 from claimrecon.paths import SQL_DIR
+
+#: CLAIMRECON_PROFILE_SQL=<file>: append each statement's seconds (file, first line, wall, CPU) for profiling.
+#: Statement text only: never a parameter value.
+_PROFILE = os.environ.get("CLAIMRECON_PROFILE_SQL")
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _END = re.compile(r";[ \t]*(?:--[^\n]*)?\n|;\s*$")
@@ -28,7 +34,13 @@ def run_script(con, name_or_text: str, params: dict | None = None) -> None:
         missing = names - set(params)
         if missing:
             raise KeyError(f"SQL parameter(s) not given: {', '.join(sorted(missing))}")
+        t0, c0 = time.perf_counter(), time.process_time()
         con.execute(stmt, {k: params[k] for k in names} if names else None)
+        if _PROFILE:  # wall seconds, then CPU seconds of every thread (steadier on a busy machine)
+            with open(_PROFILE, "a") as f:
+                label = name_or_text if name_or_text.endswith(".sql") else "text"
+                f.write(f"{label}\t{stmt.splitlines()[0][:90]}\t{time.perf_counter() - t0:.3f}"
+                        f"\t{time.process_time() - c0:.3f}\n")
 
 
 def provider_slices(con, period: str, rows: int, column: str = "o.billing_provider_id") -> list[tuple[str, dict]]:

@@ -91,6 +91,7 @@ def current_contacts(con: duckdb.DuckDBPyConnection, period: str, buckets: int) 
     """cur_contacts (sql/current_contacts.sql): the latest version of each contact known at the period, with its
     real instants, tagged by bucket of people; and tz_days/local_utc, which it needs."""
     _register_tz_days(con, period)
+    run_script(con, "latest_contacts.sql")
     run_script(con, "current_contacts.sql", {"period": period, "buckets": buckets})
 
 
@@ -155,7 +156,8 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
         if not ev.height:
             continue
         outcomes, ledger = engine.judge(ev, p, con.sql("SELECT * FROM hist_lines").pl(),
-                                        con.sql("SELECT icn, original_icn, received_date FROM adj_events").pl())
+                                        con.sql("SELECT icn, original_icn, received_date FROM adj_events").pl(),
+                                        log_ids=_log_ids_lookup(con, b))
         del ev
         con.register("_out", outcomes.to_arrow(compat_level=pl.CompatLevel.newest()))
         con.execute(OUTCOME_INSERT, {"period": period})
@@ -167,6 +169,25 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
         del outcomes, ledger
     run_script(con, "reversals_and_rejects.sql", {"period": period})
     return period_totals(con, period)
+
+
+def _log_ids_lookup(con, bucket: int):
+    """The evidence's log_ids for the ledger's lines only (claimrecon.engine): the documenting contacts of each match
+    key, from the log step's work rows of the bucket (sql/claim_evidence.sql's docs leaves them out: an ordered
+    string aggregate over every key cost more than the rest of docs)."""
+    def lookup(keys: pl.DataFrame) -> pl.DataFrame:
+        con.register("_keys", keys.to_arrow())
+        try:
+            return con.sql("""
+                SELECT k.recipient_id, k.billing_provider_id, k.procedure_code, k.modifiers, k.service_date,
+                       string_agg(l.log_id, ' ' ORDER BY l.log_id) AS log_ids
+                FROM _keys k JOIN log_rule_minutes l ON l._bucket = $bucket AND l.recipient_id = k.recipient_id
+                     AND l.provider_id = k.billing_provider_id AND l.procedure_code = k.procedure_code
+                     AND l.modifiers = k.modifiers AND l.service_date = k.service_date
+                GROUP BY ALL""", params={"bucket": bucket}).pl()
+        finally:
+            con.unregister("_keys")
+    return lookup
 
 
 def _buckets_to_judge(con, period: str, buckets: int, p: Parameters):
