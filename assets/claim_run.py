@@ -226,6 +226,7 @@ def reports(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     folder = _staged_reports(warehouse, period)
     with step("reports") as info:
         t0 = time.perf_counter()
+        controls.preload()  # GX's import (seconds) overlaps the DuckDB-bound report files
         reports_mod.clear_folder(folder)
         with warehouse.warehouse.connect(period) as con:  # what each provider's 835 pays, forwards and recovers
             x12.record_balances(con, period)

@@ -52,3 +52,30 @@ def run_script(con, name_or_text: str, params: dict | None = None, frame_of: str
     if frame_of and frame is None:
         raise KeyError(f"no statement creates {frame_of}")
     return frame
+
+
+def provider_slices(con, period: str, rows: int, column: str = "o.billing_provider_id") -> list[tuple[str, dict]]:
+    """The period's billing providers cut into consecutive ranges of about ``rows`` claim_outcomes rows each, in
+    DuckDB's order of the ids, as (SQL condition on ``column``, its parameters ``lo``/``hi``). Lines without
+    a provider go with the last range. A query sorted by provider that runs once per range holds a range, not
+    the month, and returns the same rows in the same order."""
+    counts = con.execute("SELECT billing_provider_id, count(*) FROM claim_outcomes WHERE period = ? "
+                         "AND billing_provider_id IS NOT NULL GROUP BY 1 ORDER BY 1", [period]).fetchall()
+    starts, held = [], 0
+    for pid, n in counts:
+        if held >= rows:
+            starts.append(pid)
+            held = 0
+        held += n
+    bounds = [None, *starts, None]
+    out = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        cond, params = [], {}
+        if lo is not None:
+            cond.append(f"{column} >= $lo" if hi is not None else f"({column} >= $lo OR {column} IS NULL)")
+            params["lo"] = lo
+        if hi is not None:
+            cond.append(f"{column} < $hi")
+            params["hi"] = hi
+        out.append((" AND ".join(cond) or "TRUE", params))
+    return out
