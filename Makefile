@@ -30,5 +30,5 @@ reliability: $(UV)  ## the hardening suite; rewrites docs/reliability.md from wh
 	CLAIMRECON_RELIABILITY_PAGE=docs/reliability.md $(VENV)/bin/python -m pytest -q -p no:cacheprovider -n 2 \
 	  tests/test_hardening.py tests/test_dagster_materialize.py tests/test_dagster_and_catalog.py
 
-bench: $(UV)  ## the benchmark: a state-scale month (floor vs run, 3 runs) and 12 months of history -> benchmarks/results.md
+bench: $(UV)  ## the benchmark: state and county months against their DuckDB load floor (3 runs each), the demo months, 12 county and 3 state months of history -> benchmarks/results.md
 	$(VENV)/bin/python benchmarks/run.py

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
 
 import polars as pl
 
@@ -66,10 +67,13 @@ DUP_KEY = POOL_KEY + ["billed_units"]
 
 
 def judge(ev: pl.DataFrame, p: Parameters, hist_lines: pl.DataFrame | None = None,
-          events: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+          events: pl.DataFrame | None = None, log_ids: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+          ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Judge one bucket's lines. `hist_lines`: earlier runs' paid lines on the bucket's person-days and those
     this period's adjustments reverse (sql/claim_evidence.sql); `events`: this period's adjustments
-    (icn, original_icn, received_date). Returns (outcomes, ledger) for the judged lines (row_type 'line')."""
+    (icn, original_icn, received_date); `log_ids`: given the match keys (POOL_KEY) of the lines that go to the
+    ledger, their documenting contacts' ids (`log_ids`, for the evidence) -- looked up only for those few lines,
+    when `ev` has no `log_ids` column. Returns (outcomes, ledger) for the judged lines (row_type 'line')."""
     hist_lines = hist_lines if hist_lines is not None else _empty_hist()
     events = events if events is not None else pl.DataFrame(schema={"icn": pl.Utf8, "original_icn": pl.Utf8,
                                                                     "received_date": pl.Date})
@@ -87,7 +91,7 @@ def judge(ev: pl.DataFrame, p: Parameters, hist_lines: pl.DataFrame | None = Non
     if hot.height:
         hot = _Sequence(p, hist_lines, events).run(hot)
         ev = _replace_rows(ev, hot, [*SEQ_COLS, "denial_rules", "denied_by"])
-    return _price(ev, p)
+    return _price(ev, p, log_ids)
 
 
 def _replace_rows(ev: pl.DataFrame, part: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
@@ -345,7 +349,9 @@ class _Sequence:
                   or (overlap and in_force_on("IHS-DAY-OVERLAP", date))
                   or (first is not None and first != r["billing_provider_id"] and in_force_on("CM-AIDE-ONE-PROVIDER", date)))
         red = dict.fromkeys(REDUCTION_ORDER, 0)
-        cands = r["sa_cands"] or []
+        cands = r["sa_cands"] or []  # listed only when there are two or more (sql/claim_evidence.sql sa_multi)
+        if not cands and r["n_sa_cands"]:
+            cands = [{k: r[k] for k in ("sa_number", "sa_line_no", "rate_cents", "authorized_units", "hist_auth_units")}]
         chosen = cands[0] if cands else {"sa_number": None, "sa_line_no": None, "rate_cents": None,
                                          "authorized_units": None, "hist_auth_units": 0}
         left = drawn = used_day = used_rem = None
@@ -417,7 +423,7 @@ def amounts(ev: pl.DataFrame) -> pl.DataFrame:
     return ev.with_columns((c("_share") - c("paid_cents")).alias("price_cents"))
 
 
-def _price(ev: pl.DataFrame, p: Parameters) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _price(ev: pl.DataFrame, p: Parameters, log_ids=None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Amounts (Clar. 13), the outcome and the primary reason of each line; the ledger of the touched ones."""
     B = c("billed_units")
     billed = c("billed_cents")
@@ -437,7 +443,7 @@ def _price(ev: pl.DataFrame, p: Parameters) -> tuple[pl.DataFrame, pl.DataFrame]
         "modifiers", "service_key", "service_date", "received_date", "waiver_program",
         pl.lit(None, dtype=pl.Utf8).alias("reverses_icn"), pl.lit(None, dtype=pl.Utf8).alias("reverses_period"),
         "source_file", "source_row")
-    return outcomes, _ledger(ev)
+    return outcomes, _ledger(ev, log_ids)
 
 
 def _evidence(ev: pl.DataFrame) -> pl.DataFrame:
@@ -464,12 +470,15 @@ def _evidence(ev: pl.DataFrame) -> pl.DataFrame:
     return ev.select("_idx", pl.struct(**cols).struct.json_encode().alias("evidence"))
 
 
-def _ledger(ev: pl.DataFrame) -> pl.DataFrame:
+def _ledger(ev: pl.DataFrame, log_ids=None) -> pl.DataFrame:
     """Ledger rows of the lines with adjustments. Only those lines are copied out of the wide frame
     (almost every line is paid in full), and only they get an evidence JSON."""
     red_cols = [f"red__{r}" for r in REDUCTION_ORDER]
     touched = c("denied_by").is_not_null() | pl.any_horizontal([c(k) > 0 for k in red_cols]) | (c("price_cents") > 0)
     ev = ev.filter(touched)
+    if "log_ids" not in ev.columns:
+        ev = (ev.join(log_ids(ev.select(POOL_KEY).unique()), on=POOL_KEY, how="left")
+              if log_ids is not None and ev.height else ev.with_columns(pl.lit(None, dtype=pl.Utf8).alias("log_ids")))
     ev_json = _evidence(ev)
     base = ["_idx", "icn", "line_no", "billed_units", "billed_cents", "auth_variant", "source_file", "source_row"]
     parts = []

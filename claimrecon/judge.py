@@ -4,6 +4,7 @@ reversals, findings and the balance proof. Each function is one Dagster asset's 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 
 import duckdb
@@ -66,8 +67,8 @@ def log_billability(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) 
     run_script(con, "contact_overlaps.sql", {"period": period})
     contacts = unbillable = 0
     for b in range(buckets):
-        run_script(con, "contact_evidence.sql", {**params, "bucket": b, "buckets": buckets})
-        work = _billability(con.sql("SELECT * FROM contact_evidence").pl())
+        work = _billability(run_script(con, "contact_evidence.sql", {**params, "bucket": b, "buckets": buckets},
+                                       frame_of="contact_evidence"))
         con.register("_lb", work.to_arrow(compat_level=pl.CompatLevel.newest()))
         # the claim step's work table: what documentation per match key needs, not the contact's verdict text
         work_cols = "* EXCLUDE (rule_ids, primary_rule_id, removed_minutes_json, staff_id, service_key)"
@@ -91,6 +92,7 @@ def current_contacts(con: duckdb.DuckDBPyConnection, period: str, buckets: int) 
     """cur_contacts (sql/current_contacts.sql): the latest version of each contact known at the period, with its
     real instants, tagged by bucket of people; and tz_days/local_utc, which it needs."""
     _register_tz_days(con, period)
+    run_script(con, "latest_contacts.sql")
     run_script(con, "current_contacts.sql", {"period": period, "buckets": buckets})
 
 
@@ -108,14 +110,22 @@ def _register_tz_days(con: duckdb.DuckDBPyConnection, period: str) -> None:
                    CAST(d AS TIMESTAMP) + to_minutes(m - CASE WHEN m < change THEN off0 ELSE off1 END)""")
 
 
+_NOTHING_REMOVED = json.dumps(dict.fromkeys(LOG_ORDER, 0), separators=(",", ":"))  # as Polars' json_encode writes it
+
+
 def _billability(ev: pl.DataFrame) -> pl.DataFrame:
     """One bucket's contacts through the service-log contracts: the log_rule_minutes work rows."""
     bill = service_logs.billability(ev) if ev.height else ev.with_columns(
         pl.lit(0).alias("billable_minutes"), pl.lit("").alias("rule_ids"), pl.lit(None, dtype=pl.Utf8).alias("primary_rule_id"),
         *[pl.lit(0).alias(f"removed__{r}") for r in LOG_ORDER])
     removed = [f"removed__{r}" for r in LOG_ORDER]
-    bill = bill.with_columns(
-        pl.struct([pl.col(f"removed__{r}").alias(r) for r in LOG_ORDER]).struct.json_encode().alias("removed_minutes_json"))
+    # removed_minutes_json: almost every contact loses nothing, and they share one text; the others are encoded
+    encode = pl.struct([pl.col(f"removed__{r}").alias(r) for r in LOG_ORDER]).struct.json_encode()
+    js = pl.repeat(_NOTHING_REMOVED, bill.height, dtype=pl.Utf8, eager=True).alias("removed_minutes_json")
+    lost = bill.select(pl.arg_where(pl.any_horizontal([pl.col(k) != 0 for k in removed]))).to_series()
+    if len(lost):
+        js = js.scatter(lost, bill[lost].select(encode).to_series())
+    bill = bill.with_columns(js)
     keep = ["provider_id", "log_id", "recipient_id", "staff_id", "service_key", "procedure_code", "modifiers", "service_date",
             "duration_minutes", "billable_minutes", "rule_ids", "primary_rule_id", "staff_location", "is_cma",
             "removed_minutes_json"] + removed
@@ -149,13 +159,13 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
     buckets = used[0] if used[0] is not None else bucket_count(con, period)
     run_script(con, "claim_evidence_prep.sql", {**params, "buckets": buckets})
     for b in _buckets_to_judge(con, period, buckets, p):
-        run_script(con, "claim_evidence.sql", {**params, "bucket": b, "buckets": buckets})
-        ev = con.sql("SELECT * FROM claim_evidence").pl()
+        ev = run_script(con, "claim_evidence.sql", {**params, "bucket": b, "buckets": buckets}, frame_of="claim_evidence")
         progress.count(b + 1, buckets, "buckets of people")
         if not ev.height:
             continue
         outcomes, ledger = engine.judge(ev, p, con.sql("SELECT * FROM hist_lines").pl(),
-                                        con.sql("SELECT icn, original_icn, received_date FROM adj_events").pl())
+                                        con.sql("SELECT icn, original_icn, received_date FROM adj_events").pl(),
+                                        log_ids=_log_ids_lookup(con, b))
         del ev
         con.register("_out", outcomes.to_arrow(compat_level=pl.CompatLevel.newest()))
         con.execute(OUTCOME_INSERT, {"period": period})
@@ -167,6 +177,25 @@ def claim_outcomes(con: duckdb.DuckDBPyConnection, period: str, p: Parameters) -
         del outcomes, ledger
     run_script(con, "reversals_and_rejects.sql", {"period": period})
     return period_totals(con, period)
+
+
+def _log_ids_lookup(con, bucket: int):
+    """The evidence's log_ids for the ledger's lines only (claimrecon.engine): the documenting contacts of each match
+    key, from the log step's work rows of the bucket (sql/claim_evidence.sql's docs leaves them out: an ordered
+    string aggregate over every key cost more than the rest of docs)."""
+    def lookup(keys: pl.DataFrame) -> pl.DataFrame:
+        con.register("_keys", keys.to_arrow())
+        try:
+            return con.sql("""
+                SELECT k.recipient_id, k.billing_provider_id, k.procedure_code, k.modifiers, k.service_date,
+                       string_agg(l.log_id, ' ' ORDER BY l.log_id) AS log_ids
+                FROM _keys k JOIN log_rule_minutes l ON l._bucket = $bucket AND l.recipient_id = k.recipient_id
+                     AND l.provider_id = k.billing_provider_id AND l.procedure_code = k.procedure_code
+                     AND l.modifiers = k.modifiers AND l.service_date = k.service_date
+                GROUP BY ALL""", params={"bucket": bucket}).pl()
+        finally:
+            con.unregister("_keys")
+    return lookup
 
 
 def _buckets_to_judge(con, period: str, buckets: int, p: Parameters):

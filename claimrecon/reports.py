@@ -29,6 +29,7 @@ import polars as pl
 
 from claimrecon import progress, x12
 from claimrecon.cells import escape_formula_expr, formula_like, mask_raw_record, sheet_names
+from claimrecon.db import provider_slices
 
 MAX_SHEET_ROWS = 1_000_000  # Excel holds 1,048,576 rows; longer tables are cut with a note
 PROVIDER_SHEETS = 25  # providers with the largest adjustments get a sheet of their own
@@ -120,43 +121,70 @@ def _adjusted_lines(con, period: str, providers: list[str]) -> pl.DataFrame:
 
 # ---------------------------------------------------------------------------- remittance CSVs
 
-REMITTANCE_CHUNK = 200  # providers per query: a state's month is millions of lines, a chunk a fraction of them
+REMITTANCE_SQL = """SELECT o.billing_provider_id, o.icn, o.line_no, o.row_type, o.adjustment_ind, o.outcome,
+    o.recipient_id, o.procedure_code, o.modifiers, o.service_date, o.billed_units, o.billed_amount, o.paid_units,
+    o.paid_amount, d.rule_id, d.group_code, d.carc, d.rarc, d.units AS adjustment_units,
+    d.amount AS adjustment_amount, d.message
+    FROM claim_outcomes o LEFT JOIN denial_ledger d ON d.period = o.period AND d.source_file = o.source_file
+         AND d.source_row = o.source_row AND d.row_type = o.row_type
+    WHERE o.period = $p AND {providers}
+    ORDER BY o.billing_provider_id NULLS LAST, o.icn, o.line_no, o.row_type, d.is_primary DESC, d.rule_id"""
+REMITTANCE_SLICE = 1_000_000  # lines sorted per query (a range of providers): a state's month is 3 M
+REMITTANCE_BATCH = 200_000  # rows held at once on the way to the files
+
+
+def remittance_file(period: str, provider_id: str | None, used: set[str]) -> str:
+    """The provider's file name: ASCII letters, digits, - and _, at most 40 characters, unique among ``used``
+    without regard to case ('abc' and 'ABC' must not share a file on a case-insensitive disk)."""
+    pid = "_unreadable_provider" if provider_id is None else provider_id
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in pid)[:40] or "_"
+    while safe.lower() in used:
+        safe = f"{safe}_"
+    used.add(safe.lower())
+    return f"remittance_{period}_{safe}.csv"
 
 
 def write_remittance(con, period: str, folder: Path) -> list[Path]:
     """One CSV per billing provider: every line, its outcome and paid amount, and one row per
     adjustment (group, CARC, RARC, message). Text cells that could be formulas are escaped.
-    Providers are read a chunk at a time, so memory does not grow with the month."""
+    Set-based: one query per range of providers of about REMITTANCE_SLICE lines (not per provider), in
+    provider order, streamed a batch at a time: memory holds a range's sort and a batch, not the month."""
     folder.mkdir(parents=True, exist_ok=True)
-    ids = [r[0] for r in con.execute("SELECT DISTINCT billing_provider_id FROM claim_outcomes WHERE period = ? "
-                                     "ORDER BY 1 NULLS LAST", [period]).fetchall()]
-    paths = []
-    for i in range(0, len(ids), REMITTANCE_CHUNK):
-        chunk = ids[i:i + REMITTANCE_CHUNK]
-        named = [x for x in chunk if x is not None]
-        df = _q(con, """SELECT o.billing_provider_id, o.icn, o.line_no, o.row_type, o.adjustment_ind, o.outcome,
-            o.recipient_id, o.procedure_code, o.modifiers, o.service_date, o.billed_units, o.billed_amount, o.paid_units,
-            o.paid_amount, d.rule_id, d.group_code, d.carc, d.rarc, d.units AS adjustment_units,
-            d.amount AS adjustment_amount, d.message
-            FROM claim_outcomes o LEFT JOIN denial_ledger d ON d.period = o.period AND d.source_file = o.source_file
-                 AND d.source_row = o.source_row AND d.row_type = o.row_type
-            WHERE o.period = $p AND (o.billing_provider_id IN (SELECT unnest($ids)) OR ($null AND o.billing_provider_id IS NULL))
-            ORDER BY o.billing_provider_id NULLS LAST, o.icn, o.line_no, o.row_type, d.is_primary DESC, d.rule_id""",
-                {"p": period, "ids": named, "null": None in chunk})
-        text_cols = [c for c, t in df.schema.items() if t == pl.Utf8]
-        df = df.with_columns(pl.col("billing_provider_id").fill_null("_unreadable_provider").alias("_pid"))
-        df = df.with_columns(escape_formula_expr(c) for c in text_cols)  # every text cell, the provider id too
-        used: set[str] = set()
-        for (pid,), part in df.partition_by("_pid", as_dict=True, maintain_order=True, include_key=False).items():
-            safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in pid)[:40] or "_"
-            while safe.lower() in used:  # 'abc' and 'ABC' must not share a file on a case-insensitive disk
-                safe = f"{safe}_"
-            used.add(safe.lower())
-            path = folder / f"remittance_{period}_{safe}.csv"
-            part.write_csv(path)
-            paths.append(path)
-        del df
-        progress.count(min(i + REMITTANCE_CHUNK, len(ids)), len(ids), "providers' remittance files")
+    total = con.execute("SELECT count(DISTINCT billing_provider_id) + max(CASE WHEN billing_provider_id IS NULL "
+                        "THEN 1 ELSE 0 END) FROM claim_outcomes WHERE period = ?", [period]).fetchall()[0][0] or 0
+    paths: list[Path] = []
+    used: set[str] = set()
+    pending: list[pl.DataFrame] = []
+    pending_key: tuple | None = None
+
+    def flush() -> None:
+        part = pending[0] if len(pending) == 1 else pl.concat(pending)
+        path = folder / remittance_file(period, pending_key[0], used)
+        part.write_csv(path)
+        paths.append(path)
+        if len(paths) % 100 == 0 or len(paths) == total:
+            progress.count(len(paths), total, "providers' remittance files")
+
+    for providers, bounds in provider_slices(con, period, REMITTANCE_SLICE):
+        reader = con.sql(REMITTANCE_SQL.format(providers=providers),
+                         params={"p": period, **bounds}).to_arrow_reader(REMITTANCE_BATCH)
+        try:
+            for batch in reader:
+                df = pl.from_arrow(batch)
+                text_cols = [c for c, t in df.schema.items() if t == pl.Utf8]
+                df = df.with_columns(pl.col("billing_provider_id").alias("_pid"))
+                df = df.with_columns(escape_formula_expr(c) for c in text_cols)  # every text cell, the provider id too
+                for key, part in df.partition_by("_pid", as_dict=True, maintain_order=True,
+                                                 include_key=False).items():
+                    if pending and key != pending_key:  # a provider's rows are contiguous: the previous one is done
+                        flush()
+                        pending = []
+                    pending.append(part)
+                    pending_key = key
+        finally:
+            reader.close()
+    if pending:
+        flush()
     return paths
 
 
@@ -584,14 +612,15 @@ def build(con, period: str, folder: Path, mask_ids: bool = True, run_id: str = "
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     old = os.umask(0o077)
     try:
+        # the provider files first: DuckDB and file work, which leaves the interpreter to a background
+        # import (controls.preload) before the workbook and the page need it
+        out: dict[str, Path] = {"remittance": folder / "remittance", "x12": folder / "x12"}
+        write_remittance(con, period, out["remittance"])
+        x12.write_period(con, period, out["x12"])
         data = gather(con, period)
         data["runs"] = pl.DataFrame({"run_id": [run_id], "catalog_version": [catalog_version()]})
-        out = {"workbook": write_workbook(con, period, data, folder / f"claimrecon_{period}.xlsx", mask_ids),
-               "html": write_html(con, period, data, folder / f"claimrecon_{period}.html", mask_ids)}
-        out["remittance"] = folder / "remittance"
-        write_remittance(con, period, out["remittance"])
-        out["x12"] = folder / "x12"
-        x12.write_period(con, period, out["x12"])
+        out["workbook"] = write_workbook(con, period, data, folder / f"claimrecon_{period}.xlsx", mask_ids)
+        out["html"] = write_html(con, period, data, folder / f"claimrecon_{period}.html", mask_ids)
     finally:
         os.umask(old)
     return out

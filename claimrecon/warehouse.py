@@ -48,8 +48,9 @@ def secure_file(path: Path) -> None:
 
 
 #: DuckDB's memory for a run's connections. Past it DuckDB spills to `<staging file>.tmp` (inside the
-#: owner-only staging folder) instead of growing; judging works in buckets of people, so it rarely has to.
-MEMORY_LIMIT = os.environ.get("CLAIMRECON_DUCKDB_MEMORY", "2GB")
+#: owner-only staging folder) instead of growing; judging works in buckets of people, so it rarely has to. 1.5 GB:
+#: with a bucket's Polars frames beside it a state month's run stays under 3 GiB (2 GB gave 3.3 GiB in the claim step).
+MEMORY_LIMIT = os.environ.get("CLAIMRECON_DUCKDB_MEMORY", "1.5GB")
 
 
 def _fsync_dir(path: Path) -> None:

@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from claimrecon.db import provider_slices
 from claimrecon.errors import BalanceError
 
 ELEMENT, COMPONENT, REPETITION, TERMINATOR = "*", ":", "^", "~"
-CHUNK = 200  # providers per query (a state's month has millions of lines)
 ZERO = Decimal("0")
 
 
@@ -207,24 +207,37 @@ def record_balances(con, period: str) -> int:
         out.append((period, pid, opening, net, forwarded, recovered, payment, closing, trace,
                     balance_trace if closing > 0 or recovered > 0 else None,
                     None if withheld else f"x12/{file_name(pid)}", withheld))
-    if out:
-        con.executemany("INSERT INTO provider_balances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", out)
+    if out:  # one set-based insert (executemany ran one statement per provider: seconds for a state)
+        import pyarrow as pa
+
+        money_type, cols = pa.decimal128(14, 2), list(zip(*out))
+        table = pa.table([pa.array(c, type=money_type if 2 <= i <= 7 else pa.string()) for i, c in enumerate(cols)],
+                         names=[f"c{i}" for i in range(len(cols))])
+        con.register("_provider_balances_new", table)
+        try:
+            con.execute("INSERT INTO provider_balances SELECT * FROM _provider_balances_new")
+        finally:
+            con.unregister("_provider_balances_new")
     return len(out)
 
 
 #: The claim loops of the 835 (2100 CLP, NM1; 2110 SVC, DTM*472, CAS, REF*6R, LQ*HE), rendered set-based so a
-#: state's month (millions of lines) costs seconds: one text and its segment count per provider. Element rules
-#: as in :func:`segment` and :func:`money`: R values without trailing zeros, trailing empty elements dropped.
+#: state's month (millions of lines) costs seconds: one query for every provider of the period, one row per claim
+#: (its CLP and NM1, k = 0) and per line (its SVC loop, k = 1), in file order: provider, claim (ICN, then the
+#: reversal after the claim it reverses), the claim's segments before its lines, lines by line number. ``n`` is the
+#: row's segment count, ``clp04`` the claim's paid amount (null on lines). Element rules as in :func:`segment`
+#: and :func:`money`: R values without trailing zeros, trailing empty elements dropped.
 DETAIL_SQL = r"""
-WITH lines AS MATERIALIZED (  -- read three times below
+WITH lines AS NOT MATERIALIZED (  -- read twice below: two scans cost less than holding it
     SELECT o.billing_provider_id AS pid, o.outcome IN ('voided', 'replaced') AS reversal,
            CASE WHEN o.outcome IN ('voided', 'replaced') THEN o.reverses_icn ELSE o.icn END AS claim_icn,
            o.outcome, o.recipient_id, o.line_no, o.procedure_code, o.modifiers, o.service_date, o.billed_amount,
            o.paid_amount, o.billed_units, o.paid_units, o.source_file, o.source_row, o.row_type
     FROM claim_outcomes o
-    WHERE o.period = $p AND o.outcome <> 'rejected' AND o.billing_provider_id IN (SELECT unnest($ids))),
-ledger AS (
-    SELECT d.* FROM denial_ledger d JOIN lines l USING (source_file, source_row, row_type) WHERE d.period = $p),
+    WHERE o.period = $p AND o.outcome <> 'rejected' AND {providers} AND o.billing_provider_id IN (
+          SELECT billing_provider_id FROM provider_balances WHERE period = $p AND withheld_reason IS NULL)),
+ledger AS (  -- the period's ledger: rows of lines not on an 835 (rejected, withheld) find no line below
+    SELECT * FROM denial_ledger WHERE period = $p),
 adj AS (  -- each CARC once per group code, its amounts and units summed; a zero sum is not an adjustment
     SELECT source_file, source_row, row_type, group_code, carc, sum(amount) AS amount, sum(units) AS units,
            min(CASE WHEN is_primary THEN 0 ELSE 1 END) AS k
@@ -247,43 +260,78 @@ lq AS (  -- a remark code per RARC of the adjustments that moved money
     FROM (SELECT DISTINCT source_file, source_row, row_type, rarc FROM ledger WHERE amount <> 0 AND coalesce(rarc, '') <> '')
     GROUP BY source_file, source_row, row_type),
 svc AS (
-    SELECT l.*, 3 + coalesce(cas.n, 0) + coalesce(lq.n, 0) AS n,
-           'SVC*HC:' || l.procedure_code ||
-               CASE WHEN coalesce(trim(l.modifiers), '') = '' THEN '' ELSE ':' || replace(trim(l.modifiers), ' ', ':') END ||
-               '*' || x12_money(l.billed_amount) || '*' || x12_money(l.paid_amount) || '**' || x12_money(l.paid_units) ||
-               CASE WHEN l.billed_units <> l.paid_units THEN '**' || x12_money(l.billed_units) ELSE '' END || '~' ||
-           chr(10) || 'DTM*472*' || strftime(l.service_date, '%Y%m%d') || '~' ||
-           coalesce(chr(10) || cas.text, '') ||
-           chr(10) || 'REF*6R*' || l.line_no || '~' ||
-           coalesce(chr(10) || lq.text, '') AS text
+    SELECT l.pid, l.claim_icn, l.reversal, 1 AS k, l.line_no, 3 + coalesce(cas.n, 0) + coalesce(lq.n, 0) AS n,
+           CAST(NULL AS DECIMAL(38,2)) AS clp04,
+           CASE WHEN l.procedure_code IS NOT NULL AND l.billed_amount IS NOT NULL AND l.paid_amount IS NOT NULL
+                     AND l.paid_units IS NOT NULL AND l.service_date IS NOT NULL AND l.line_no IS NOT NULL THEN
+           concat('SVC*HC:', l.procedure_code,  -- one concat, not a chain of ||: a third of the cost
+               CASE WHEN coalesce(trim(l.modifiers), '') = '' THEN '' ELSE ':' || replace(trim(l.modifiers), ' ', ':') END,
+               '*', x12_money(l.billed_amount), '*', x12_money(l.paid_amount), '**', x12_money(l.paid_units),
+               CASE WHEN l.billed_units <> l.paid_units THEN '**' || x12_money(l.billed_units) ELSE '' END, '~',
+               chr(10), 'DTM*472*', strftime(l.service_date, '%Y%m%d'), '~',
+               chr(10) || cas.text,
+               chr(10), 'REF*6R*', l.line_no, '~',
+               chr(10) || lq.text) END AS text
     FROM lines l LEFT JOIN cas USING (source_file, source_row, row_type) LEFT JOIN lq USING (source_file, source_row, row_type)),
 pcn AS (  -- the provider's own claim number, from the claim's lowest line that gives one
     SELECT icn, arg_min(patient_control_number, line_no) AS pcn FROM claims
-    WHERE period <= $p AND patient_control_number IS NOT NULL AND icn IN (SELECT claim_icn FROM lines) GROUP BY 1),
-clp AS (
-    SELECT s.pid, s.claim_icn, s.reversal, 2 + sum(s.n) AS n, sum(s.paid_amount) AS clp04,
-           'CLP*' || coalesce(any_value(pcn.pcn), s.claim_icn) || '*' ||
-               CASE WHEN s.reversal THEN '22' WHEN bool_and(s.outcome = 'denied') THEN '4' ELSE '1' END || '*' ||
-               x12_money(sum(s.billed_amount)) || '*' || x12_money(sum(s.paid_amount)) || '**MC*' || s.claim_icn || '~' ||
-           chr(10) || 'NM1*QC*1******MI*' || arg_min(s.recipient_id, s.line_no) || '~' ||
-           chr(10) || string_agg(s.text, chr(10) ORDER BY s.line_no) AS text
-    FROM svc s LEFT JOIN pcn ON pcn.icn = s.claim_icn
-    GROUP BY s.pid, s.claim_icn, s.reversal)
-SELECT pid, string_agg(text, chr(10) ORDER BY claim_icn, reversal), sum(n), sum(clp04) FROM clp GROUP BY pid
+    WHERE period <= $p AND patient_control_number IS NOT NULL GROUP BY 1),
+claim AS (
+    SELECT pid, claim_icn, reversal, sum(billed_amount) AS billed, CAST(sum(paid_amount) AS DECIMAL(38,2)) AS clp04,
+           CASE WHEN reversal THEN '22' WHEN bool_and(outcome = 'denied') THEN '4' ELSE '1' END AS status,
+           arg_min(recipient_id, line_no) AS recipient_id
+    FROM lines GROUP BY pid, claim_icn, reversal),
+clp AS (  -- the claim number joined to the claims, not to their lines
+    SELECT c.pid, c.claim_icn, c.reversal, 0 AS k, CAST(NULL AS INTEGER) AS line_no, 2 AS n, c.clp04,
+           'CLP*' || coalesce(pcn.pcn, c.claim_icn) || '*' || c.status || '*' || x12_money(c.billed) || '*' ||
+               x12_money(c.clp04) || '**MC*' || c.claim_icn || '~' ||
+           chr(10) || 'NM1*QC*1******MI*' || c.recipient_id || '~' AS text
+    FROM claim c LEFT JOIN pcn ON pcn.icn = c.claim_icn)
+SELECT pid, text, n, clp04 FROM (SELECT * FROM clp UNION ALL SELECT * FROM svc)
+ORDER BY pid, claim_icn, reversal, k, line_no
 """
+#: X12 R values (``money``) in SQL: whole numbers without decimals, one decimal when the cents are a multiple
+#: of ten, else two (the same text as stripping trailing zeros, at a fifth of the cost).
 MONEY_MACRO = """CREATE OR REPLACE TEMP MACRO x12_money(x) AS
-    CASE WHEN x = 0 THEN '0' ELSE rtrim(rtrim(CAST(x AS VARCHAR), '0'), '.') END"""
+    CASE WHEN x % 1 = 0 THEN CAST(CAST(x AS DECIMAL(38,0)) AS VARCHAR)
+         WHEN x * 10 % 1 = 0 THEN CAST(CAST(x AS DECIMAL(38,1)) AS VARCHAR)
+         ELSE CAST(x AS VARCHAR) END"""
+DETAIL_SLICE = 1_000_000  # lines sorted per query (a range of providers): a state's month is 3 M
+DETAIL_BATCH = 200_000  # rows of the detail stream held at once
 
 
-def _details(con, period: str, providers: list[str]) -> dict[str, tuple[str, int, Decimal]]:
-    """Provider -> (its claim loops as X12 text, their segment count, ΣCLP04), for the given providers."""
+def details(con, period: str) -> Iterator[tuple[str, str, int, Decimal]]:
+    """(provider, its claim loops as X12 text, their segment count, ΣCLP04) for every provider of the period's
+    ``provider_balances`` without a withheld reason, in provider order. Set-based: one query per range of
+    providers of about DETAIL_SLICE lines (not per provider), streamed a batch at a time, so memory holds a
+    range's sort, a batch and one provider's text, not the month."""
+    import polars as pl
+
     con.execute(MONEY_MACRO)
-    return {pid: (text, int(n), clp04) for pid, text, n, clp04 in
-            con.execute(DETAIL_SQL, {"p": period, "ids": providers}).fetchall()}
+    pid, texts, n, clp04 = None, [], 0, ZERO
+    for providers, bounds in provider_slices(con, period, DETAIL_SLICE, column="o.billing_provider_id"):
+        reader = con.sql(DETAIL_SQL.format(providers=providers),
+                         params={"p": period, **bounds}).to_arrow_reader(DETAIL_BATCH)
+        try:
+            for batch in reader:
+                groups = pl.from_arrow(batch).group_by("pid", maintain_order=True).agg(  # a group keeps its order
+                    pl.col("text").str.join("\n"), pl.col("n").sum(), pl.col("clp04").sum())
+                for b_pid, b_text, b_n, b_clp04 in groups.iter_rows():
+                    if b_pid != pid:
+                        if pid is not None:
+                            yield pid, "\n".join(texts), n, clp04
+                        pid, texts, n, clp04 = b_pid, [], 0, ZERO
+                    texts.append(b_text)
+                    n += int(b_n)
+                    clp04 += b_clp04 if b_clp04 is not None else ZERO
+        finally:  # also when the caller stops early (a balance error): the connection is free again
+            reader.close()
+    if pid is not None:
+        yield pid, "\n".join(texts), n, clp04
 
 
 def remittances(con, period: str) -> Iterator[Remittance]:
-    """Every provider's remittance of the period, a chunk of providers at a time (``record_balances`` first).
+    """Every provider's remittance of the period (``record_balances`` first), from one detail query.
     The claim loops are summed a second way on the way out: ΣCLP04 must equal the provider's ``claims_paid``
     and ``ΣCLP04 − ΣPLB`` its payment, or the run fails loudly (``BalanceError``)."""
     heads = con.execute("""
@@ -293,20 +341,27 @@ def remittances(con, period: str) -> Iterator[Remittance]:
         LEFT JOIN (SELECT provider_id, arg_max(name, period) AS name, arg_max(tin, period) AS tin FROM providers
                    WHERE period <= $p GROUP BY 1) p ON p.provider_id = b.billing_provider_id
         WHERE b.period = $p AND b.withheld_reason IS NULL ORDER BY 1""", {"p": period}).fetchall()
-    for i in range(0, len(heads), CHUNK):
-        chunk = heads[i:i + CHUNK]
-        details = _details(con, period, [h[0] for h in chunk])
-        for pid, forwarded, recovered, payment, trace, balance_trace, name, tin, claims_paid in chunk:
+    stream = details(con, period)
+    try:
+        pending = next(stream, None)
+        for pid, forwarded, recovered, payment, trace, balance_trace, name, tin, claims_paid in heads:
             adjustments = []
             if forwarded:
                 adjustments.append(("FB", balance_trace or trace, -forwarded))
             if recovered:
                 adjustments.append(("FB", balance_trace or trace, recovered))
-            text, n, clp04 = details.get(pid, ("", 0, ZERO))
+            text, n, clp04 = "", 0, ZERO
+            if pending is not None and pending[0] == pid:  # both in provider order
+                _, text, n, clp04 = pending
+                pending = next(stream, None)
             if clp04 != claims_paid or clp04 - sum(a[2] for a in adjustments) != payment or payment < 0:
                 raise BalanceError(f"the 835 of {pid} for {period} does not balance: claims {clp04}, "
                                    f"provider_balances {claims_paid}, payment {payment}")
             yield Remittance(period, pid, name or pid, tin, text, n, adjustments, payment, trace)
+        if pending is not None:
+            raise BalanceError(f"the 835 lines of {pending[0]} for {period} have no provider_balances row")
+    finally:
+        stream.close()
 
 
 def write_period(con, period: str, folder: Path) -> list[Path]:

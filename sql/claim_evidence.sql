@@ -23,6 +23,19 @@ GROUP BY ALL;
 CREATE OR REPLACE TEMP TABLE remote_first AS
 SELECT recipient_id, min(start_date) AS first_start FROM sa_ok WHERE is_ihs_remote GROUP BY ALL;
 
+CREATE OR REPLACE TEMP TABLE judged AS
+-- ord: the order of judgement (received date, ICN, line) among the bucket's lines; every rule that
+-- depends on order compares lines of one person, so the bucket's order is the period's order for them.
+SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.* EXCLUDE (_bucket),
+       coalesce(svc.is_ihs, false) AS is_ihs, coalesce(svc.is_ihs_remote, false) AS is_ihs_remote,
+       coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_wt, false) AS is_wt,
+       coalesce(svc.is_ft, false) AS is_ft, coalesce(svc.is_wot, false) AS is_wot,
+       coalesce(svc.is_daily, false) AS is_daily, coalesce(svc.is_cm, false) AS is_cm,
+       coalesce(svc.is_cma, false) AS is_cma, coalesce(svc.is_tcm, false) AS is_tcm,
+       svc.unit AS unit
+FROM period_claims k LEFT JOIN svc USING (service_key)
+WHERE k._bucket = $bucket;
+
 -- Lines paid in earlier runs still standing when the period opens (not reversed in an earlier period).
 -- Lines an adjustment of THIS period reverses stay in, with the adjustment's place in order
 -- (rev_received, rev_icn): they count until the reversal (Clar. 5, 6; the engine applies it in order).
@@ -37,26 +50,21 @@ LEFT JOIN remote_first rf ON rf.recipient_id = o.recipient_id
 LEFT JOIN adj_events ev ON ev.original_icn = o.icn
 WHERE o.period < $period AND o.row_type = 'line' AND o.paid_units > 0
   AND hash(o.recipient_id) % $buckets = $bucket
+  -- only what this period's lines read (the month's people, days and agreement lines, not every earlier outcome):
+  -- the person-days of the bucket's lines (pools, the day's units, duplicates, aide provider, day overlap), the
+  -- agreement lines that cover them (units used), remote IHS of their people (the remote year) and the lines
+  -- this period's adjustments reverse
+  AND ((o.recipient_id, o.service_date) IN (SELECT recipient_id, service_date FROM judged)
+       OR (o.sa_number, o.sa_line_no) IN (SELECT s.sa_number, s.line_no FROM sa_ok s SEMI JOIN judged j
+                                          ON s.recipient_id = j.recipient_id AND s.provider_id = j.billing_provider_id)
+       OR o.recipient_id IN (SELECT recipient_id FROM judged WHERE is_ihs_remote)
+       OR o.icn IN (SELECT original_icn FROM adj_events))
   AND o.icn NOT IN (SELECT reverses_icn FROM claim_outcomes WHERE period < $period AND reverses_icn IS NOT NULL);
 
-CREATE OR REPLACE TEMP TABLE judged AS
--- ord: the order of judgement (received date, ICN, line) among the bucket's lines; every rule that
--- depends on order compares lines of one person, so the bucket's order is the period's order for them.
-SELECT row_number() OVER (ORDER BY k.received_date, k.icn, k.line_no) AS ord, k.* EXCLUDE (_bucket),
-       coalesce(svc.is_ihs, false) AS is_ihs, coalesce(svc.is_ihs_remote, false) AS is_ihs_remote,
-       coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_wt, false) AS is_wt,
-       coalesce(svc.is_ft, false) AS is_ft, coalesce(svc.is_wot, false) AS is_wot,
-       coalesce(svc.is_daily, false) AS is_daily, coalesce(svc.is_cm, false) AS is_cm,
-       coalesce(svc.is_cma, false) AS is_cma, coalesce(svc.is_tcm, false) AS is_tcm,
-       svc.unit AS unit
-FROM period_claims k LEFT JOIN svc USING (service_key)
-WHERE k._bucket = $bucket;
-
-CREATE OR REPLACE TEMP TABLE docs AS   -- documentation per match key
+CREATE OR REPLACE TEMP TABLE docs AS   -- documentation per match key (its log_ids: claimrecon.judge, ledger lines only)
 SELECT recipient_id, provider_id AS billing_provider_id, procedure_code, modifiers, service_date,
        count(*) AS n_contacts, sum(duration_minutes) AS raw_minutes, sum(billable_minutes) AS billable_minutes,
        bool_and(coalesce(staff_location = 'community', false)) AS all_community,
-       string_agg(log_id, ' ' ORDER BY log_id) AS log_ids,
        sum(COLUMNS('^removed__'))
 FROM log_rule_minutes WHERE _bucket = $bucket GROUP BY ALL;
 
@@ -66,10 +74,17 @@ hist_auth AS (SELECT sa_number, sa_line_no, sum(paid_units) AS hist_auth_units F
 elig AS (   -- GEN-ELIGIBILITY: a span of any program covers the date (spans inclusive at both ends).
     -- GEN-PROGRAM, IHS-WAIVER, IHS-FT-FOSTER, IHS-FT-HOME read every span covering the date: a rule passes when
     -- any of them satisfies it (Clarification 17), so the programs and living arrangements are kept as lists.
+    -- Most people have one span: their lists are that span's values, without a per-line aggregate.
+    SELECT j.ord, [r.waiver_program] AS programs, [r.living_arrangement] AS livings
+    FROM judged j JOIN cur_recipients r ON r.recipient_id = j.recipient_id
+         AND j.service_date BETWEEN r.span_start AND coalesce(r.span_end, DATE '9999-12-31')
+    WHERE r.recipient_id NOT IN (SELECT recipient_id FROM cur_recipients GROUP BY 1 HAVING count(*) > 1)
+    UNION ALL
     SELECT j.ord, list(DISTINCT r.waiver_program ORDER BY r.waiver_program) AS programs,
            list(DISTINCT r.living_arrangement ORDER BY r.living_arrangement) AS livings
     FROM judged j JOIN cur_recipients r ON r.recipient_id = j.recipient_id
          AND j.service_date BETWEEN r.span_start AND coalesce(r.span_end, DATE '9999-12-31')
+    WHERE r.recipient_id IN (SELECT recipient_id FROM cur_recipients GROUP BY 1 HAVING count(*) > 1)
     GROUP BY j.ord),
 -- GEN-DECEASED: the date of death is "the same on every span"; where spans disagree the earliest date given is
 -- taken (a span without one does not clear another's). Ages: IHS-WT-ADULT, TCM-AGE.
@@ -96,15 +111,16 @@ origp AS (   -- GEN-TIMELY (Clarification 7): the version a replacement directly
                                AND o.icn = a.original_icn AND o.row_type = 'line'), 0) > 0 END AS paid,
            CAST(last_day(CAST(a.original_period || '-01' AS DATE)) + to_months($grace_months) AS DATE) AS grace_limit
     FROM adj_this a WHERE a.adjustment_ind = '4' AND a.original_icn IN (SELECT original_icn FROM judged)),
-res AS (
+res AS (   -- IHS-RESIDENTIAL: a residential agreement line covering an IHS line's date. Without training beside a
+    -- CRS/FRS line of another provider is allowed only where the documented contacts were all in the community
+    -- (the line's documentation, joined below): conflict_if_community / conflict_otherwise are the two cases.
     SELECT j.ord,
-           bool_or(NOT ((j.is_wot AND r.res_crs_frs AND r.provider_id <> j.billing_provider_id AND coalesce(d.all_community, false))
-                     OR (j.is_wt AND r.res_cust_living AND r.provider_id <> j.billing_provider_id))) AS residential_conflict,
+           bool_or(NOT (j.is_wot AND r.res_crs_frs AND r.provider_id <> j.billing_provider_id)
+                   AND NOT (j.is_wt AND r.res_cust_living AND r.provider_id <> j.billing_provider_id)) AS conflict_if_community,
+           bool_or(NOT (j.is_wt AND r.res_cust_living AND r.provider_id <> j.billing_provider_id)) AS conflict_otherwise,
            string_agg(DISTINCT r.service_key, ' ') AS residential_sa
     FROM judged j JOIN sa_ok r ON r.recipient_id = j.recipient_id AND r.residential
          AND j.service_date BETWEEN r.start_date AND r.end_date
-    LEFT JOIN docs d ON d.recipient_id = j.recipient_id AND d.billing_provider_id = j.billing_provider_id
-         AND d.procedure_code = j.procedure_code AND d.modifiers = j.modifiers AND d.service_date = j.service_date
     WHERE j.is_ihs GROUP BY j.ord),
 inperson AS (
     SELECT DISTINCT j.ord FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND s.is_ihs_in_person
@@ -117,26 +133,30 @@ conflict AS (
     WHERE j.is_cm OR j.is_cma GROUP BY j.ord),
 -- Clar. 4: the approved lines covering the claim line, in order of earliest start_date, sa_number, line_no.
 -- The engine draws from the first with enough units left at the line's place in order; the first is
--- what a line alone on its agreement lines uses (sa_number ... below), the list is for the ordered pass.
+-- what a line alone on its agreement lines uses (sa_number ... below). The ordered list is built only for
+-- the few lines with more than one candidate (sa_multi): a line with one uses it (claimrecon.engine).
 sa_cand AS (
     SELECT j.ord, s.sa_number, s.line_no AS sa_line_no, CAST(s.unit_rate * 100 AS BIGINT) AS rate_cents,
-           CAST(s.authorized_units AS BIGINT) AS authorized_units, s.start_date AS sa_start, s.end_date AS sa_end,
-           coalesce(CAST(ha.hist_auth_units AS BIGINT), 0) AS hist_auth_units,
-           row_number() OVER (PARTITION BY j.ord ORDER BY s.start_date, s.sa_number, s.line_no) AS rn
+           CAST(s.authorized_units AS BIGINT) AS authorized_units, s.start_date AS sa_start,
+           coalesce(CAST(ha.hist_auth_units AS BIGINT), 0) AS hist_auth_units
     FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND s.provider_id = j.billing_provider_id
          AND s.procedure_code = j.procedure_code AND s.modifiers = j.modifiers
          AND j.service_date BETWEEN s.start_date AND s.end_date
     LEFT JOIN hist_auth ha ON ha.sa_number = s.sa_number AND ha.sa_line_no = s.line_no),
-sa_pick AS (
+sa_pick AS (   -- the first candidate in that order (a struct compares field by field) and how many there are
     SELECT ord, count(*) AS n_sa_cands,
-           list(struct_pack(sa_number, sa_line_no, rate_cents, authorized_units, hist_auth_units) ORDER BY rn) AS sa_cands
+           min(struct_pack(sa_start, sa_number, sa_line_no, rate_cents, authorized_units, hist_auth_units)) AS first
     FROM sa_cand GROUP BY ord),
+sa_multi AS (
+    SELECT ord, list(struct_pack(sa_number, sa_line_no, rate_cents, authorized_units, hist_auth_units)
+                     ORDER BY sa_start, sa_number, sa_line_no) AS sa_cands
+    FROM sa_cand WHERE ord IN (SELECT ord FROM sa_pick WHERE n_sa_cands > 1) GROUP BY ord),
 auth_other AS (   -- GEN-AUTH-NONE CO-284 / CO-296: the service is the catalog's service key (Clarification 11)
     SELECT j.ord,
            bool_or(s.provider_id = j.billing_provider_id AND s.service_key IS DISTINCT FROM j.service_key) AS other_service,
            bool_or(s.provider_id <> j.billing_provider_id AND s.service_key = j.service_key) AS other_provider
-    FROM judged j JOIN sa_ok s ON s.recipient_id = j.recipient_id AND j.service_date BETWEEN s.start_date AND s.end_date
-    WHERE j.ord NOT IN (SELECT ord FROM sa_pick)   -- only a line no agreement line covers needs the variant
+    FROM (SELECT * FROM judged ANTI JOIN sa_pick USING (ord)) j   -- only a line no agreement line covers needs the variant
+    JOIN sa_ok s ON s.recipient_id = j.recipient_id AND j.service_date BETWEEN s.start_date AND s.end_date
     GROUP BY j.ord),
 cma_doc AS (   -- Clar. 9: aide contacts behind a CM line (their documented minutes)
     SELECT recipient_id, provider_id AS billing_provider_id, service_date, sum(duration_minutes) AS aide_minutes
@@ -169,12 +189,11 @@ hist_charged AS (   -- Clar. 3: the log contracts' units earlier runs' lines on 
     JOIN rules r ON r.rule_id = l.rule_id AND r.kind = 'log'
     WHERE h.rev_icn IS NULL
       AND EXISTS (SELECT 1 FROM judged j WHERE j.recipient_id = h.recipient_id AND j.service_date = h.service_date)
-    GROUP BY ALL)
-SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_date, j.billing_provider_id,
-       j.recipient_id, j.procedure_code, j.modifiers, j.service_key, j.service_date,
-       CAST(j.units AS BIGINT) AS billed_units, CAST(j.billed_amount * 100 AS BIGINT) AS billed_cents,
-       j.source_file, j.source_row, j.unit,
-       j.is_ihs, j.is_ihs_remote, j.is_ihs_in_person, j.is_wt, j.is_ft, j.is_wot, j.is_daily, j.is_cm, j.is_cma, j.is_tcm,
+    GROUP BY ALL),
+-- The facts are joined onto the narrow keys of the lines (jk) and only then onto the lines' other columns: every
+-- join in the chain carries (and hashes) a narrow row, not the whole claim line.
+facts AS (
+SELECT j.ord,
        -- eligibility and the person
        elig.ord IS NOT NULL AS eligible,
        coalesce(list_has_any(elig.programs, ['BI', 'CAC', 'CADI', 'DD']), false) AS ihs_waiver_ok,
@@ -185,7 +204,8 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        born.death_date,                  -- GEN-DECEASED
        inpatient.facility_stay,          -- GEN-INPATIENT
        (year(j.service_date) - year(born.birth_date))
-         - CASE WHEN strftime(j.service_date, '%m%d') < strftime(born.birth_date, '%m%d') THEN 1 ELSE 0 END AS age,
+         - CASE WHEN month(j.service_date) * 100 + day(j.service_date)
+                     < month(born.birth_date) * 100 + day(born.birth_date) THEN 1 ELSE 0 END AS age,
        -- the provider
        p.provider_id IS NOT NULL AS provider_known,
        coalesce(j.service_date BETWEEN p.enrollment_start AND coalesce(p.enrollment_end, DATE '9999-12-31'), false) AS provider_enrolled,
@@ -201,13 +221,14 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
             THEN greatest(CAST(j.service_date + to_months($timely_months) AS DATE), op.grace_limit)
             ELSE CAST(j.service_date + to_months($timely_months) AS DATE) END AS filing_limit,
        -- IHS service rules
-       coalesce(res.residential_conflict, false) AS residential_conflict, res.residential_sa,
+       coalesce(CASE WHEN coalesce(d.all_community, false) THEN res.conflict_if_community
+                     ELSE res.conflict_otherwise END, false) AS residential_conflict, res.residential_sa,
        inperson.ord IS NOT NULL AS has_inperson_sa,
        conflict.other_service_sa,
        -- authorization (Clar. 4: the candidate lines in order; the first is the line's when it is alone on them)
-       sa.sa_cands[1].sa_number AS sa_number, sa.sa_cands[1].sa_line_no AS sa_line_no,
-       sa.sa_cands[1].rate_cents AS rate_cents, sa.sa_cands[1].authorized_units AS authorized_units,
-       sa.sa_cands[1].hist_auth_units AS hist_auth_units, coalesce(sa.n_sa_cands, 0) AS n_sa_cands, sa.sa_cands,
+       sa.first.sa_number AS sa_number, sa.first.sa_line_no AS sa_line_no,
+       sa.first.rate_cents AS rate_cents, sa.first.authorized_units AS authorized_units,
+       sa.first.hist_auth_units AS hist_auth_units, coalesce(sa.n_sa_cands, 0) AS n_sa_cands, sm.sa_cands,
        CASE WHEN sa.ord IS NOT NULL THEN NULL
             WHEN coalesce(ao.other_service, false) THEN 'other_service'
             WHEN coalesce(ao.other_provider, false) THEN 'other_provider' ELSE 'none' END AS auth_variant,
@@ -217,12 +238,13 @@ SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_dat
        hdays.recipient_id IS NOT NULL AS hist_same_day,
        -- documentation
        coalesce(d.n_contacts, 0) AS n_contacts, coalesce(d.raw_minutes, 0) AS raw_minutes,
-       coalesce(d.billable_minutes, 0) AS billable_minutes, d.log_ids,
+       coalesce(d.billable_minutes, 0) AS billable_minutes,
        cma_doc.recipient_id IS NOT NULL AS has_cma_contact, coalesce(CAST(cma_doc.aide_minutes AS BIGINT), 0) AS aide_minutes,
        coalesce(CAST(hd.hist_doc_units AS BIGINT), 0) AS hist_doc_units, hc.hist_charges,
        coalesce(CAST(hday.hist_day_units AS BIGINT), 0) AS hist_day_units,
        COLUMNS('^removed__')
-FROM judged j
+FROM (SELECT ord, recipient_id, billing_provider_id, procedure_code, modifiers, service_date, received_date,
+             adjustment_ind, original_icn FROM judged) j
 LEFT JOIN elig USING (ord)
 LEFT JOIN inpatient USING (ord)
 LEFT JOIN born ON born.recipient_id = j.recipient_id
@@ -232,6 +254,7 @@ LEFT JOIN res USING (ord)
 LEFT JOIN inperson USING (ord)
 LEFT JOIN conflict USING (ord)
 LEFT JOIN sa_pick sa USING (ord)
+LEFT JOIN sa_multi sm USING (ord)
 LEFT JOIN remote_year ry USING (ord)
 LEFT JOIN hist_rem hr ON hr.recipient_id = j.recipient_id AND hr.remote_year = ry.remote_year
 LEFT JOIN hist_days hdays ON hdays.recipient_id = j.recipient_id AND hdays.service_date = j.service_date
@@ -244,7 +267,14 @@ LEFT JOIN hist_doc hd ON hd.recipient_id = j.recipient_id AND hd.billing_provide
      AND hd.procedure_code = j.procedure_code AND hd.modifiers = j.modifiers AND hd.service_date = j.service_date
 LEFT JOIN hist_charged hc ON hc.recipient_id = j.recipient_id AND hc.billing_provider_id = j.billing_provider_id
      AND hc.procedure_code = j.procedure_code AND hc.modifiers = j.modifiers AND hc.service_date = j.service_date
-LEFT JOIN hist_day hday ON hday.recipient_id = j.recipient_id AND hday.service_date = j.service_date;  -- (the engine puts the lines in order of judgement, ord)
+LEFT JOIN hist_day hday ON hday.recipient_id = j.recipient_id AND hday.service_date = j.service_date)
+SELECT j.ord, j.icn, j.line_no, j.adjustment_ind, j.original_icn, j.received_date, j.billing_provider_id,
+       j.recipient_id, j.procedure_code, j.modifiers, j.service_key, j.service_date,
+       CAST(j.units AS BIGINT) AS billed_units, CAST(j.billed_amount * 100 AS BIGINT) AS billed_cents,
+       j.source_file, j.source_row, j.unit,
+       j.is_ihs, j.is_ihs_remote, j.is_ihs_in_person, j.is_wt, j.is_ft, j.is_wot, j.is_daily, j.is_cm, j.is_cma, j.is_tcm,
+       facts.* EXCLUDE (ord)
+FROM judged j JOIN facts USING (ord);  -- (the engine puts the lines in order of judgement, ord)
 
 -- History the ordered pass reads line by line (engine._Sequence): earlier runs' paid lines on a person and date
 -- judged this period (duplicates, the day's first aide provider, daily vs 15-minute units) and every line

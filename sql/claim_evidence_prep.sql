@@ -29,5 +29,8 @@ CREATE OR REPLACE TEMP TABLE grace_paid_originals (icn VARCHAR);
 
 -- The lines judged this period (originals and replacements; voids only reverse).
 CREATE OR REPLACE TEMP TABLE period_claims AS
-SELECT hash(recipient_id) % $buckets AS _bucket, * FROM claims
+SELECT hash(recipient_id) % $buckets AS _bucket, icn, line_no, adjustment_ind, original_icn, received_date,
+       billing_provider_id, recipient_id, procedure_code, modifiers, service_key, service_date, units, billed_amount,
+       source_file, source_row   -- (what the evidence reads: not the file hash, extra columns or codes nothing judges)
+FROM claims
 WHERE period = $period AND adjustment_ind IN ('0', '4');

@@ -13,10 +13,11 @@
 
 -- In scope: contacts loaded this period, and any contact on a person-date this period's claims bill.
 CREATE OR REPLACE TEMP TABLE scope_contacts AS
+SELECT c.* FROM cur_contacts c WHERE c._bucket = $bucket AND c.period = $period
+UNION ALL   -- (an OR would test every contact against the claim days; only earlier periods' need it)
 SELECT c.* FROM cur_contacts c
-WHERE c._bucket = $bucket
-  AND (c.period = $period
-       OR (c.recipient_id, c.service_date) IN (SELECT recipient_id, service_date FROM claim_days WHERE _bucket = $bucket));
+WHERE c._bucket = $bucket AND c.period <> $period
+  AND (c.recipient_id, c.service_date) IN (SELECT recipient_id, service_date FROM claim_days WHERE _bucket = $bucket);
 
 CREATE OR REPLACE TEMP TABLE cur_staff AS SELECT * FROM staff WHERE period = $staff_period;
 CREATE OR REPLACE TEMP TABLE cur_recipients AS SELECT * FROM recipients WHERE period = $recipients_period;
@@ -120,7 +121,7 @@ WITH sup AS (  -- an aide's supervisor must be an active case manager on the dat
 SELECT sc.provider_id, sc.log_id, sc.recipient_id, sc.staff_id, sc.service_key, sc.procedure_code, sc.modifiers,
        sc.service_date, sc.duration_minutes, sc.minutes, sc.delivery_mode, sc.contact_method, sc.two_way, sc.activity,
        sc.staff_location, sc.ratio, sc.tcm_flag,
-       (sc.narrative IS NOT NULL AND trim(sc.narrative) <> '') AS has_narrative,
+       sc.has_narrative,
        coalesce(svc.is_ihs, false) AS is_ihs,
        -- Clarification 15: the remote contracts apply to every IHS contact delivered remotely, whatever its code
        coalesce(svc.is_ihs AND sc.delivery_mode = 'remote', false) AS is_remote_ihs,

@@ -26,25 +26,53 @@
 CREATE OR REPLACE TEMP TABLE ov_scope AS
 SELECT c.staff_id, c.recipient_id, c.service_key, c.service_date, c.delivery_mode FROM cur_contacts c
 WHERE c.period = $period
-   OR (c.recipient_id, c.service_date) IN (SELECT recipient_id, service_date FROM claim_days);
+UNION ALL
+SELECT c.staff_id, c.recipient_id, c.service_key, c.service_date, c.delivery_mode FROM cur_contacts c
+WHERE c.period <> $period AND (c.recipient_id, c.service_date) IN (SELECT recipient_id, service_date FROM claim_days);
 
 -- Every contact that can overlap one judged: same lane, begun the day before, the same day or the day after
--- (a contact lasts less than 25 hours).
+-- (a contact lasts less than 25 hours). A contact loaded this period is judged itself, so it is in its lanes;
+-- only contacts of earlier periods are tested against the judged ones' staff-days and person-days (built only
+-- for the staff and people such a contact has: none in a month without history).
+-- Two passes: every lane row is reduced to integers (kind, a hash of the lane, its instants, the contact's row) and
+-- sorted once to find the candidates, the contacts that share time with another contact of their hashed lane --
+-- a superset of those that do so in their real lane (two lanes with one hash can only add candidates); only the
+-- candidates (a few hundred in a state's month) are then swept with their real lanes (ov_lost).
 CREATE OR REPLACE TEMP TABLE ov_lanes AS
 WITH k AS (SELECT unnest([-1, 0, 1]) AS k),
-staff_days AS (SELECT DISTINCT staff_id, service_date + k AS d FROM ov_scope, k),
+ctc AS (SELECT rowid AS rid, staff_id, recipient_id, service_key, service_date, delivery_mode, start_ts AS s,
+               end_ts AS e, period = $period AS this_period
+        FROM cur_contacts WHERE end_ts > start_ts),
+older AS (SELECT * FROM ctc WHERE NOT this_period),
+staff_days AS (SELECT DISTINCT staff_id, service_date + k AS d FROM ov_scope, k
+               WHERE staff_id IN (SELECT staff_id FROM older)),
 person_days AS (SELECT DISTINCT recipient_id, service_key, service_date + k AS d
                 FROM ov_scope JOIN svc USING (service_key), k
-                WHERE delivery_mode = 'in_person' AND svc.unit = '15min'),
-ctc AS (SELECT provider_id, log_id, staff_id, recipient_id, service_key, ratio, service_date, start_minute,
-               delivery_mode, start_ts AS s, end_ts AS e
-        FROM cur_contacts WHERE end_ts > start_ts)
-SELECT 'S' AS kind, staff_id AS lane, * FROM ctc
-WHERE (staff_id, service_date) IN (SELECT staff_id, d FROM staff_days)
-UNION ALL
-SELECT 'P', recipient_id || '|' || service_key, ctc.* FROM ctc JOIN svc USING (service_key)
-WHERE ctc.delivery_mode = 'in_person' AND svc.unit = '15min'
-  AND (recipient_id, service_key, service_date) IN (SELECT recipient_id, service_key, d FROM person_days);
+                WHERE delivery_mode = 'in_person' AND svc.unit = '15min'
+                  AND recipient_id IN (SELECT recipient_id FROM older)),
+keys AS (
+    SELECT 'S' AS kind, hash(staff_id) AS lh, s, e, rid FROM ctc WHERE this_period
+    UNION ALL
+    SELECT 'S', hash(staff_id), s, e, rid FROM older
+    WHERE (staff_id, service_date) IN (SELECT staff_id, d FROM staff_days)
+    UNION ALL
+    SELECT 'P', hash(recipient_id, service_key), s, e, rid FROM ctc JOIN svc USING (service_key)
+    WHERE ctc.this_period AND ctc.delivery_mode = 'in_person' AND svc.unit = '15min'
+    UNION ALL
+    SELECT 'P', hash(recipient_id, service_key), s, e, rid FROM older JOIN svc USING (service_key)
+    WHERE older.delivery_mode = 'in_person' AND svc.unit = '15min'
+      AND (recipient_id, service_key, service_date) IN (SELECT recipient_id, service_key, d FROM person_days)),
+flagged AS (
+    SELECT kind, rid, s,
+           max(e) OVER (PARTITION BY kind, lh ORDER BY s, e ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e,
+           max(e) OVER (PARTITION BY kind, lh ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS run_e,
+           lead(s) OVER (PARTITION BY kind, lh ORDER BY s, e) AS next_s
+    FROM keys)
+SELECT f.kind, CASE f.kind WHEN 'S' THEN c.staff_id ELSE c.recipient_id || '|' || c.service_key END AS lane,
+       c.provider_id, c.log_id, c.staff_id, c.recipient_id, c.service_key, c.ratio, c.service_date, c.start_minute,
+       c.delivery_mode, c.start_ts AS s, c.end_ts AS e
+FROM flagged f JOIN cur_contacts c ON c.rowid = f.rid
+WHERE f.prev_e > f.s OR f.run_e > f.next_s;
 
 CREATE OR REPLACE TEMP TABLE ov_lost AS
 -- One sort of every lane: a contact shares time with another when it starts before the latest end so far, or

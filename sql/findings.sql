@@ -1,7 +1,7 @@
 -- Compliance findings: reported, never denied. One row per finding with its evidence.
 -- Parameters: $period, $period_start, $period_end, $sa_period, $staff_period, $remote_cap, $daily_cap,
 --             $daily_equiv, $unbilled_days, $caseload_max, $training_min.
--- Needs svc (sql/service_groups.sql) and cur_contacts (sql/current_contacts.sql).
+-- Needs svc (sql/service_groups.sql) and the macro latest_contacts (sql/latest_contacts.sql).
 
 CREATE OR REPLACE TEMP TABLE f_sa AS
 SELECT s.*, svc.* EXCLUDE (service_key), date_diff('day', s.start_date, s.end_date) + 1 AS span_days
@@ -10,16 +10,22 @@ WHERE s.period = $sa_period AND s.sa_status IN ('A', 'T') AND s.line_status = 'A
 
 DELETE FROM findings WHERE period = $period;
 
+-- The latest version of each contact known at the period: the columns the findings read.
+CREATE OR REPLACE TEMP TABLE f_contacts AS
+SELECT period, provider_id, log_id, staff_id, recipient_id, procedure_code, modifiers, service_key, service_date,
+       delivery_mode
+FROM latest_contacts($period);
+
 -- IHS-WEEKLY-INPERSON: a Monday-Sunday week with remote IHS (documented this period) and no in-person IHS contact.
 INSERT INTO findings
 SELECT $period, 'IHS-WEEKLY-INPERSON', w.recipient_id, w.provider_id, NULL, NULL, NULL, w.week_start, r.message, r.citation,
        json_object('week_start', w.week_start, 'remote_contacts', w.n_remote)
 FROM (SELECT c.recipient_id, min(c.provider_id) AS provider_id, date_trunc('week', c.service_date) AS week_start, count(*) AS n_remote
-      FROM cur_contacts c JOIN svc USING (service_key)
+      FROM f_contacts c JOIN svc USING (service_key)
       WHERE c.period = $period AND svc.is_ihs AND (svc.is_ihs_remote OR c.delivery_mode = 'remote')
       GROUP BY c.recipient_id, date_trunc('week', c.service_date)) w
 JOIN rules r ON r.rule_id = 'IHS-WEEKLY-INPERSON'
-WHERE NOT EXISTS (SELECT 1 FROM cur_contacts c2 JOIN svc s2 USING (service_key)
+WHERE NOT EXISTS (SELECT 1 FROM f_contacts c2 JOIN svc s2 USING (service_key)
                   WHERE c2.recipient_id = w.recipient_id AND s2.is_ihs_in_person AND c2.delivery_mode = 'in_person'
                     AND date_trunc('week', c2.service_date) = w.week_start)
 ORDER BY w.recipient_id, w.week_start;
@@ -58,20 +64,24 @@ yl AS (   -- each remote line in each remote year it overlaps
          unnest(range(date_diff('day', rf.first_start, a.start_date) // 365,
                       date_diff('day', rf.first_start, a.end_date) // 365 + 1)) AS y(k)
     WHERE a.is_ihs_remote),
+over AS (   -- the person-years over the cap (the sums first: the evidence below is only for these)
+    SELECT * FROM (
+        SELECT recipient_id, ys,
+               sum(CAST(authorized_units * 100 AS BIGINT) * (date_diff('day', greatest(start_date, ys), least(end_date, ye)) + 1)
+                   // span_days) AS units_x100,
+               $remote_cap + max(remote_exception_units) AS cap
+        FROM yl GROUP BY ALL)
+    WHERE units_x100 > cap * 100),
 py AS (
-    SELECT recipient_id, ys,
-           sum(CAST(authorized_units * 100 AS BIGINT) * (date_diff('day', greatest(start_date, ys), least(end_date, ye)) + 1)
-               // span_days) AS units_x100,
-           $remote_cap + max(remote_exception_units) AS cap,
-           arg_min(provider_id, (start_date, sa_number, line_no)) AS provider_id,
-           arg_min(sa_number, (start_date, sa_number, line_no)) AS sa_number,
-           arg_min(line_no, (start_date, sa_number, line_no)) AS line_no,
-           string_agg(sa_number || '-' || line_no, ' ' ORDER BY start_date, sa_number, line_no) AS lines
-    FROM yl GROUP BY ALL)
+    SELECT o.recipient_id, o.ys, o.units_x100, o.cap,
+           arg_min(yl.provider_id, (yl.start_date, yl.sa_number, yl.line_no)) AS provider_id,
+           arg_min(yl.sa_number, (yl.start_date, yl.sa_number, yl.line_no)) AS sa_number,
+           arg_min(yl.line_no, (yl.start_date, yl.sa_number, yl.line_no)) AS line_no,
+           string_agg(yl.sa_number || '-' || yl.line_no, ' ' ORDER BY yl.start_date, yl.sa_number, yl.line_no) AS lines
+    FROM over o JOIN yl USING (recipient_id, ys) GROUP BY ALL)
 SELECT $period, 'AUTH-REMOTE-OVER-CAP', py.recipient_id, py.provider_id, NULL, py.sa_number, py.line_no, py.ys, r.message, r.citation,
        json_object('remote_year_start', py.ys, 'authorized_units', CAST(CAST(py.units_x100 AS DECIMAL(18,0)) * 0.01 AS DECIMAL(18,2)), 'cap', py.cap, 'lines', py.lines)
 FROM py JOIN rules r ON r.rule_id = 'AUTH-REMOTE-OVER-CAP'
-WHERE py.units_x100 > py.cap * 100
 ORDER BY py.recipient_id, py.ys;
 
 -- AUTH-DAILY-OVER-CAP: in-person IHS authorized above 64 units a day on average over the span.
@@ -113,7 +123,7 @@ WITH caseload AS (
     WHERE case_manager_id IS NOT NULL AND case_manager_id <> ''
       AND start_date <= CAST($period_end AS DATE) AND end_date >= CAST($period_start AS DATE)
     UNION ALL
-    SELECT c.staff_id, c.recipient_id, 'contact' FROM cur_contacts c
+    SELECT c.staff_id, c.recipient_id, 'contact' FROM f_contacts c
     JOIN staff st ON st.period = $staff_period AND st.staff_id = c.staff_id AND st.role = 'case_manager'
     WHERE c.period = $period)
 SELECT $period, 'IL-CASELOAD', NULL, st.provider_id, k.staff_id, NULL, NULL, NULL, r.message, r.citation,
@@ -141,9 +151,16 @@ ORDER BY s.staff_id;
 INSERT INTO findings
 SELECT $period, 'UNBILLED-SERVICE', b.recipient_id, b.provider_id, NULL, NULL, NULL, b.service_date, r.message, r.citation,
        json_object('log_id', b.log_id, 'billable_minutes', b.billable_minutes, 'service_key', b.service_key)
-FROM (SELECT * EXCLUDE (rn) FROM (SELECT lb.*, row_number() OVER (PARTITION BY provider_id, log_id ORDER BY period DESC) rn
-                                  FROM log_billability lb WHERE period <= $period) WHERE rn = 1) b
-JOIN cur_contacts c USING (provider_id, log_id)
+-- (the contact's latest judgement: the dates are tested on the latest version, so a version is first picked among
+-- every version of the contacts that have one in the date window)
+FROM (SELECT * EXCLUDE (rn) FROM (
+          SELECT lb.*, row_number() OVER (PARTITION BY provider_id, log_id ORDER BY period DESC) rn
+          FROM log_billability lb WHERE period <= $period AND (provider_id, log_id) IN (
+              SELECT provider_id, log_id FROM log_billability WHERE period <= $period
+                AND service_date >= CAST(CAST($period_start AS DATE) - to_days($unbilled_days) AS DATE)
+                AND service_date <= CAST(CAST($period_end AS DATE) - to_days($unbilled_days) AS DATE)))
+      WHERE rn = 1) b
+JOIN f_contacts c USING (provider_id, log_id)
 JOIN rules r ON r.rule_id = 'UNBILLED-SERVICE'
 WHERE b.billable_minutes > 0
   AND b.service_date >= CAST(CAST($period_start AS DATE) - to_days($unbilled_days) AS DATE)

@@ -132,3 +132,36 @@ def test_control_checks_page_shows_a_failure(demo, tmp_path):
     good = [controls.ControlResult(s, True, [], []) for s in ("balance", "judged_once")]
     html = controls.write_page("2026-01", [bad, *good], files, tmp_path / "c.html").read_text()
     assert "A control check FAILED" in html and ">FAILED<" in html and "nan" not in html.lower()
+
+
+def test_a_line_judged_twice_fails_the_gx_check_and_is_listed(demo, tmp_path):
+    """The judged_once suite: a bitmap of source rows proves a month has no line twice; a copied line (or a line
+    without a row number) makes the frame list what is there twice, and the GX check fails on it."""
+    import shutil
+
+    import duckdb
+
+    from claimrecon import controls
+
+    db = tmp_path / "w.duckdb"
+    shutil.copyfile(demo["warehouse"], db)
+    period = demo["periods"][0]
+    with duckdb.connect(str(db)) as con:
+        assert controls._judged_once(con, period)
+        ok = {r.suite: r for r in controls.run(con, period, tmp_path / "ok" / "data_docs")}
+        assert ok["judged_once"].success and ok["judged_once"].checks[0]["rows"] == 0
+        src, row = con.execute("SELECT source_file, max(source_row) FROM claim_outcomes WHERE period = ? "
+                               "AND row_type = 'line' GROUP BY 1 ORDER BY 1 LIMIT 1", [period]).fetchall()[0]
+        con.execute("INSERT INTO claim_outcomes SELECT * FROM claim_outcomes WHERE period = ? AND source_file = ? "
+                    "AND source_row = ? AND row_type = 'line'", [period, src, row])
+        assert not controls._judged_once(con, period)
+        bad = {r.suite: r for r in controls.run(con, period, tmp_path / "bad" / "data_docs")}
+        frame = controls._frames(con, period)["judged_once"]
+        con.execute("DELETE FROM claim_outcomes WHERE period = ? AND source_file = ? AND source_row = ?",
+                    [period, src, row])
+        assert controls._judged_once(con, period)  # the copy and its original both gone: nothing twice
+        con.execute("UPDATE claim_outcomes SET source_row = NULL WHERE period = ? AND source_row = "
+                    "(SELECT min(source_row) FROM claim_outcomes WHERE period = ?)", [period, period])
+        assert not controls._judged_once(con, period)  # not provable by the bitmap: the frame is grouped instead
+    assert not bad["judged_once"].success and bad["judged_once"].checks[0]["rows"] == 1
+    assert frame.to_dict("records") == [{"source_file": src, "source_row": row, "row_type": "line", "times": 2}]

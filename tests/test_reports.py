@@ -120,6 +120,64 @@ def test_reports_are_identical_when_rebuilt(demo, tmp_path):
     assert a["html"].read_bytes() == b["html"].read_bytes()
 
 
+def test_remittance_and_835_files_do_not_depend_on_the_batch_size(demo, tmp_path, monkeypatch):
+    """A query per range of providers streams their lines in provider order; a provider cut across batches,
+    or ranges of a few lines, give the same files, byte for byte, as one range read in a single batch."""
+    from claimrecon import x12
+
+    period = demo["periods"][-1]
+    with ro(demo["warehouse"]) as con:
+        reports.write_remittance(con, period, tmp_path / "r1")
+        x12.write_period(con, period, tmp_path / "x1")
+        monkeypatch.setattr(reports, "REMITTANCE_BATCH", 7)
+        monkeypatch.setattr(x12, "DETAIL_BATCH", 5)
+        monkeypatch.setattr(reports, "REMITTANCE_SLICE", 50)
+        monkeypatch.setattr(x12, "DETAIL_SLICE", 30)
+        reports.write_remittance(con, period, tmp_path / "r2")
+        x12.write_period(con, period, tmp_path / "x2")
+    for one, many in (("r1", "r2"), ("x1", "x2")):
+        names = sorted(p.name for p in (tmp_path / one).iterdir())
+        assert len(names) >= 4 and names == sorted(p.name for p in (tmp_path / many).iterdir())
+        for name in names:
+            assert (tmp_path / one / name).read_bytes() == (tmp_path / many / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("slice_rows", [1_000_000, 1, 3])
+def test_remittance_files_are_named_apart_across_the_whole_month(tmp_path, monkeypatch, slice_rows):
+    """Provider ids that differ only in case, that name no file safely, or that are missing each get a file of
+    their own, whatever their place in the month; lines and adjustments in order, formulas escaped."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("""CREATE TABLE claim_outcomes (period VARCHAR, icn VARCHAR, line_no INTEGER, row_type VARCHAR,
+        adjustment_ind VARCHAR, outcome VARCHAR, recipient_id VARCHAR, procedure_code VARCHAR, modifiers VARCHAR,
+        service_date DATE, billed_units DECIMAL(12,2), billed_amount DECIMAL(12,2), paid_units DECIMAL(12,2),
+        paid_amount DECIMAL(12,2), billing_provider_id VARCHAR, source_file VARCHAR, source_row BIGINT)""")
+    con.execute("""CREATE TABLE denial_ledger (period VARCHAR, source_file VARCHAR, source_row BIGINT, row_type VARCHAR,
+        rule_id VARCHAR, group_code VARCHAR, carc VARCHAR, rarc VARCHAR, units DECIMAL(12,2), amount DECIMAL(12,2),
+        message VARCHAR, is_primary BOOLEAN)""")
+    providers = ["abc", None, "a/b", "ABC", "_unreadable_provider"]
+    rows = [("2026-01", f"{900 - i:03d}", line, "line", None, "paid", "=R1" if line == 2 else f"R{i}", "T1019", None,
+             "2026-01-05", 4, 40, 4, 40, pid, "c.csv", 10 * i + line)
+            for i, pid in enumerate(providers) for line in (2, 1)]
+    con.executemany("INSERT INTO claim_outcomes VALUES (" + ", ".join(["?"] * 17) + ")", rows)
+    con.executemany("INSERT INTO denial_ledger VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        ("2026-01", "c.csv", 1, "line", "R9", "CO", "45", None, 0, 1, "second", False),
+        ("2026-01", "c.csv", 1, "line", "R2", "CO", "96", "N130", 0, 2, "+first", True)])
+    monkeypatch.setattr(reports, "REMITTANCE_SLICE", slice_rows)  # one query, or one per provider or two
+    paths = reports.write_remittance(con, "2026-01", tmp_path / "r")
+    con.close()
+    assert sorted(p.name for p in paths) == sorted(f"remittance_2026-01_{s}.csv" for s in
+                                                   ("ABC", "_unreadable_provider", "a_b", "abc_", "_unreadable_provider_"))
+    by_file = {p.name.removeprefix("remittance_2026-01_").removesuffix(".csv"): list(csv.DictReader(p.open()))
+               for p in paths}
+    assert {k: {r["billing_provider_id"] for r in v} for k, v in by_file.items()} == {
+        "ABC": {"ABC"}, "_unreadable_provider": {"_unreadable_provider"}, "a_b": {"a/b"}, "abc_": {"abc"},
+        "_unreadable_provider_": {""}}
+    abc = by_file["abc_"]
+    assert [(r["line_no"], r["rule_id"], r["message"]) for r in abc] == [
+        ("1", "R2", "'+first"), ("1", "R9", "second"), ("2", "", "")]
+    assert [r["recipient_id"] for r in abc] == ["R0", "R0", "'=R1"]
+
+
 def test_every_example_query_runs(demo):
     examples = sorted((SQL_DIR / "examples").glob("*.sql"))
     assert len(examples) >= 5

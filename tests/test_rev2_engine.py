@@ -484,10 +484,11 @@ def test_timely_grace_of_a_same_month_replacement_follows_its_original(tmp_path,
 
     real = engine.judge
 
-    def open_grace(ev, *args):  # what the front-end side's evidence says of a same-period original
+    def open_grace(ev, *args, **kw):  # what the front-end side's evidence says of a same-period original
         same = ev["icn"].implode()
         return real(ev.with_columns(pl.when((pl.col("adjustment_ind") == "4") & pl.col("original_icn").is_in(same))
-                                    .then(None).otherwise(pl.col("replacement_grace")).alias("replacement_grace")), *args)
+                                    .then(None).otherwise(pl.col("replacement_grace")).alias("replacement_grace")),
+                    *args, **kw)
 
     monkeypatch.setattr(engine, "judge", open_grace)
     b = Book()
