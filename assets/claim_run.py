@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
 from claimrecon import catalog, controls, ingest, judge, x12
 from claimrecon import reports as reports_mod
@@ -94,8 +95,12 @@ def inbox_files(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             judge.create_views(con)
             plan = ingest.register_files(con, inbox.path, period, files)
             con.execute("CREATE OR REPLACE TABLE run_plan AS SELECT * FROM (VALUES ('', '', '', '')) t(source_file, kind, sha, status) WHERE false")
-            for name, (kind, sha, status) in sorted(plan.items()):
-                con.execute("INSERT INTO run_plan VALUES (?, ?, ?, ?)", [name, kind, sha, status])
+            # one INSERT, not one per file (a statement each costs ~3 ms: 1,515 files of a state's month)
+            rows = pl.DataFrame([[name, *v] for name, v in sorted(plan.items())], orient="row",
+                                schema={"source_file": pl.Utf8, "kind": pl.Utf8, "sha": pl.Utf8, "status": pl.Utf8})
+            con.register("_plan", rows.to_arrow())
+            con.execute("INSERT INTO run_plan SELECT * FROM _plan")
+            con.unregister("_plan")
             info["detail"] = f"{len(plan)} files"
         with wh.connect(period) as con:
             _record_step(con, context, "inbox_files", time.perf_counter() - t0, len(plan))

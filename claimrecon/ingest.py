@@ -7,6 +7,7 @@ missing or wrong refuses the whole run (``RunRefused``): nothing is published.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -240,7 +241,7 @@ def _column_totals(batch: Batch, kind: Kind) -> dict[int, Decimal]:
     position), exactly. Plain numbers are summed as Polars decimals; anything else (rare) in Python."""
     col = kind.trailer_total
     totals: dict[int, Decimal] = {i: Decimal("0") for i in range(len(batch.files))}
-    rows = batch.rows
+    rows = batch.rows.select("_file", col) if col in batch.rows.columns else batch.rows  # not every column
     if rows.height and col in rows.columns:
         v = pl.col(col).str.strip_chars()
         plain = rows.filter(v.str.contains(PLAIN_NUMBER))
@@ -291,68 +292,112 @@ def load_kind(con: duckdb.DuckDBPyConnection, inbox: Path, period: str, kind_nam
     for i, (name, raw) in enumerate(zip(names, batch.files)):
         controls[name] = _control(raw, name, sums[i]) if kind.trailer_total is not None else (None, None)
         rejects += [(name, r, "FE-PARSE", msg, rawtxt) for r, msg, rawtxt in raw.rejects]
-    # `_file` is the file's index in `names` until the insert (3 M repeated file names cost memory)
-    frame = batch.rows
+    # `_file` is the file's index in `names` until the insert (3 M repeated file names cost memory).
+    # The records are never copied: each edit adds the positions (`_pos`) it rejects to `gone`, the survivors
+    # are inserted from the same frame with a mask.
+    frame = batch.rows.with_row_index("_pos")
     fails = fe.validate(kind_name, frame, catalog_keys)
+    gone = [fails.select(pl.col("_idx").cast(pl.UInt32).alias("_pos"))]
     bad = None
     if fails.height:
-        frame = frame.with_row_index("_idx")
-        bad = frame.join(fails.with_columns(pl.col("_idx").cast(pl.UInt32)), on="_idx")
+        wanted = ["_pos", "_file", "_row", "_raw"] + (["icn"] if kind_name == "claims" else [])
+        bad = frame.select(wanted).join(fails.with_columns(pl.col("_idx").cast(pl.UInt32)), left_on="_pos",
+                                        right_on="_idx")
         rejects += [(names[f], r, rule, msg, raw) for f, r, rule, msg, raw in
                     bad.select("_file", "_row", "rule_id", "message", "_raw").iter_rows()]
-        frame = frame.join(fails.select(pl.col("_idx").cast(pl.UInt32)), on="_idx", how="anti").drop("_idx")
     # the last front-end edit, by parsing (before the adjustment edits: a line rejected here rejects its
     # whole void or replacement, rules.md Clarification 6)
-    before = frame
-    frame, more = _cast_failures(con, kind_name, frame)
-    rejects += [(names[f], *rest) for f, *rest in more]
+    cast_bad = _cast_failure_rows(con, kind_name, frame, gone[0]["_pos"])
+    rejects += [(names[f], r, "FE-VALUE", msg, raw) for f, r, msg, raw in
+                cast_bad.select("_file", "_row", "message", "_raw").iter_rows()]
+    gone.append(cast_bad.select("_pos"))
     if kind_name == "claims":
-        cast_bad = None
-        if more:
-            keys = pl.DataFrame({"_file": [m[0] for m in more], "_row": [m[1] for m in more]},
-                                schema={"_file": before.schema["_file"], "_row": before.schema["_row"]})
-            cast_bad = before.join(keys, on=["_file", "_row"])
         rejected = _rejected_icns(batch, bad)
-        if cast_bad is not None:
-            rejected |= set(cast_bad["icn"].drop_nulls().to_list())
-        frame, more, adjustments = _claim_history_edits(con, period, frame, rejected)
-        rejects += [(names[f], *rest) for f, *rest in more]
+        rejected |= set(cast_bad["icn"].drop_nulls().to_list())
+        done = pl.concat(gone)["_pos"]
+        lines = frame.select(pl.col("_pos").alias("_i"), "icn", "line_no", "adjustment_ind", "original_icn",
+                             "received_date")
+        idx, adjustments = _history_verdicts(con, period, lines.filter(~pl.col("_i").is_in(done.implode()))
+                                             if done.len() else lines, rejected)
+        if idx.height:
+            rej = frame.select("_pos", "_file", "_row", "_raw").join(idx, left_on="_pos", right_on="_i").sort("_pos")
+            rejects += [(names[f], r, rule, msg, raw) for f, r, rule, msg, raw in
+                        rej.select("_file", "_row", "rule_id", "message", "_raw").iter_rows()]
+            gone.append(idx.select(pl.col("_i").alias("_pos")))
         con.execute("DELETE FROM claim_adjustments WHERE period = ?", [period])
         if adjustments.height:
             con.register("_adj", adjustments.to_arrow())
             con.execute("INSERT INTO claim_adjustments SELECT * FROM _adj ORDER BY icn")
             con.unregister("_adj")
+    done = pl.concat(gone)["_pos"]
+    keep = ~frame["_pos"].is_in(done) if done.len() else pl.repeat(True, frame.height, dtype=pl.Boolean, eager=True)
+    frame = frame.drop("_pos")
     rejects.sort(key=lambda r: (r[0], r[1]))
     _insert_rejects(con, period, kind_name, dict(pending), rejects)
     if kind_name == "claims":
         _insert_rejected_claims(con, period, {n: raw.header for n, raw in zip(names, batch.files)}, rejects)
-    _insert(con, period, kind_name, frame, names, [sha for _, sha in pending])
-    loaded_by_file = {names[f]: n for f, n in frame.group_by("_file").len().iter_rows()} if frame.height else {}
+    _insert(con, period, kind_name, frame, names, [sha for _, sha in pending], keep)
+    loaded_by_file = ({names[f]: n for f, n in frame.select("_file").filter(keep).group_by("_file").len().iter_rows()}
+                      if frame.height else {})
     rejected_by_file: dict[str, int] = {}
     for r in rejects:
         rejected_by_file[r[0]] = rejected_by_file.get(r[0], 0) + 1
     totals: dict[str, Decimal] = {}
-    if kind.trailer_total and frame.height:
+    if kind.trailer_total and loaded_by_file:
         col = "billed_amount" if kind_name == "claims" else "authorized_units"
         totals = dict(con.execute(f"SELECT source_file, sum({col}) FROM {kind.table} WHERE period = ? GROUP BY 1",
                                   [period]).fetchall())
     rejected_totals = _rejected_totals(kind, {n: raw.header for n, raw in zip(names, batch.files)}, rejects) \
         if kind.trailer_total else {}
+    files_rows = []
     for (name, sha), raw in zip(pending, batch.files):
         loaded, rejected = loaded_by_file.get(name, 0), rejected_by_file.get(name, 0)
         count, total = controls[name]
         # read and accounted for (loaded + rejected = detail lines); a file-level problem is the reason
-        con.execute("INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [period, kind_name, name, sha, raw.detail_lines, loaded, rejected, count, total,
-                     totals.get(name), raw.problem, rejected_totals.get(name)])
+        files_rows.append([period, kind_name, name, sha, raw.detail_lines, loaded, rejected, count, total,
+                           totals.get(name), raw.problem, rejected_totals.get(name)])
         if loaded + rejected != raw.detail_lines:
+            _insert_input_files(con, files_rows)
             raise RunRefused(f"{name}: conservation failed: {raw.detail_lines} detail lines but {loaded} loaded "
                              f"and {rejected} rejected")
         stats["files"] += 1
         stats["detail_lines"] += raw.detail_lines
         stats["loaded"] += loaded
         stats["rejected"] += rejected
+    _insert_input_files(con, files_rows)
     return stats
+
+
+_INPUT_FILE = "INSERT INTO input_files VALUES (?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?, ?, ?)"
+_PLAIN_FILE = {"period": pl.Utf8, "kind": pl.Utf8, "source_file": pl.Utf8, "file_sha256": pl.Utf8,
+               "detail_lines": pl.Int64, "loaded_rows": pl.Int64, "rejected_rows": pl.Int64, "control_count": pl.Int64,
+               "reason": pl.Utf8}
+
+
+def _insert_input_files(con, rows: list[list]) -> None:
+    """The `input_files` rows of the loaded files, in order. A statement per row costs ~3 ms (a commit each:
+    4.8 s for a state's 1,508 log files), so rows without amounts (service logs) go in one INSERT from Arrow;
+    a row with a control or loaded total keeps the one-row statement, its Decimals bound exactly as before."""
+    plain: list[list] = []
+
+    def flush() -> None:
+        if plain:
+            df = pl.DataFrame([r[:8] + [r[10]] for r in plain], schema=_PLAIN_FILE, orient="row")
+            con.register("_if", df.to_arrow())
+            try:
+                con.execute("""INSERT INTO input_files SELECT period, kind, source_file, file_sha256, 'loaded', detail_lines,
+                               loaded_rows, rejected_rows, control_count, NULL, NULL, reason, NULL FROM _if""")
+            finally:
+                con.unregister("_if")
+            plain.clear()
+
+    for r in rows:
+        if r[8] is None and r[9] is None and r[11] is None and (r[7] is None or isinstance(r[7], int)):
+            plain.append(r)
+        else:
+            flush()
+            con.execute(_INPUT_FILE, r)
+    flush()
 
 
 def _readable_amount(value: str | None) -> Decimal:
@@ -450,24 +495,41 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame,
     the front end (`rejected_icns`) is rejected whole and the original stands. Originals are sound on their
     own lines alone, so they are decided set-based; only voids and replacements (a handful a month) depend
     on what came before them, and go one by one."""
-    empty_adj = pl.DataFrame(schema=ADJ_SCHEMA)
     if frame.height == 0:
-        return frame, [], empty_adj
-    c = pl.col
+        return frame, [], pl.DataFrame(schema=ADJ_SCHEMA)
     frame = frame.with_row_index("_i")
+    idx, adjustments = _history_verdicts(con, period, frame.select(
+        "_i", "icn", "line_no", "adjustment_ind", "original_icn", "received_date"), rejected_icns)
+    rejects: list = []
+    if idx.height:
+        rej = frame.select("_i", "_file", "_row", "_raw").join(idx, on="_i").sort("_i")
+        rejects = list(rej.select("_file", "_row", "rule_id", "message", "_raw").iter_rows())
+        frame = frame.filter(~pl.col("_i").is_in(idx["_i"].implode()))
+    return frame.drop("_i"), rejects, adjustments
+
+
+def _history_verdicts(con, period: str, lines: pl.DataFrame,
+                      rejected_icns: set[str] = frozenset()) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`_claim_history_edits` on the columns it reads (`_i`, icn, line_no, adjustment_ind, original_icn,
+    received_date): the lines it rejects (_i, rule_id, message) and the period's valid adjustments. Sorting
+    and joining only these, not the whole records, keeps a state's 3 M lines cheap."""
+    c = pl.col
+    if lines.height == 0:
+        return pl.DataFrame(schema={"_i": lines.schema["_i"], "rule_id": pl.Utf8, "message": pl.Utf8}), \
+            pl.DataFrame(schema=ADJ_SCHEMA)
     # ICNs already received in an earlier period: a repeated key, not a new claim (FE-VALUE comes first).
-    con.register("_icns", frame.select(c("icn").unique()).to_arrow())
+    con.register("_icns", lines.select(c("icn").unique()).to_arrow())
     try:
         repeated = {r[0] for r in con.execute(
             "SELECT DISTINCT icn FROM claims WHERE period < ? AND icn IN (SELECT icn FROM _icns)", [period]).fetchall()}
     finally:
         con.unregister("_icns")
-    bad = frame.filter(c("icn").is_in(list(repeated))).select(
+    bad = lines.filter(c("icn").is_in(list(repeated))).select(
         "_i", pl.lit("FE-VALUE").alias("rule_id"), pl.lit("icn was already received in another period").alias("message"))
     rejected_icns = set(rejected_icns) | repeated
     # the claims this period's voids and replacements name, as earlier periods left them: each one's kind, the
     # period that judged it, its accepted lines, and whether it was already voided or replaced
-    named = frame.filter(c("adjustment_ind").is_in(fe.ADJUSTING)).select(c("original_icn").drop_nulls().unique())
+    named = lines.filter(c("adjustment_ind").is_in(fe.ADJUSTING)).select(c("original_icn").drop_nulls().unique())
     con.register("_named", named.to_arrow())
     try:
         hist = con.execute("""SELECT icn, any_value(adjustment_ind), min(period), list(DISTINCT line_no ORDER BY line_no)
@@ -481,7 +543,7 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame,
     kind_of = {icn: adj for icn, adj, _, _ in hist}
     judged_in = {icn: per for icn, _, per, _ in hist}
     lines_of = {icn: set(lines) for icn, _, _, lines in hist}
-    live = frame.join(bad.select("_i"), on="_i", how="anti")
+    live = lines.filter(~c("_i").is_in(bad["_i"].implode())) if bad.height else lines
     claims = (live.sort(["received_date", "icn", c("line_no").cast(pl.Int64)]).with_row_index("_pos")
               .group_by("icn").agg(c("_pos").min(), c("adjustment_ind").first().alias("adj"),
                                    c("original_icn").first().alias("orig"),
@@ -536,12 +598,7 @@ def _claim_history_edits(con, period: str, frame: pl.DataFrame,
     adj_rows = (live.join(adj_bad, on="icn")
                 .select("_i", pl.lit("FE-ADJUSTMENT").alias("rule_id"), c("reason").alias("message")))
     idx = pl.concat([bad, adj_rows]).sort("_i")
-    rejects: list = []
-    if idx.height:
-        rej = frame.join(idx, on="_i").sort("_i")
-        rejects = list(rej.select("_file", "_row", "rule_id", "message", "_raw").iter_rows())
-        frame = frame.join(idx.select("_i"), on="_i", how="anti")
-    return frame.drop("_i"), rejects, pl.DataFrame(accepted, schema=ADJ_SCHEMA, orient="row")
+    return idx, pl.DataFrame(accepted, schema=ADJ_SCHEMA, orient="row")
 
 
 #: The interface to the judging step (`claim_adjustments`): one row per void or replacement accepted this
@@ -563,23 +620,37 @@ def _cast_failures(con, kind: str, frame: pl.DataFrame) -> tuple[pl.DataFrame, l
     """The last front-end edit, by parsing: each value the INSERT will cast is TRY_CAST first, by DuckDB
     itself; a record with a value that does not convert is rejected (FE-VALUE, naming the column and the
     type), so one record the regular expressions let through cannot stop the month."""
+    frame = frame.with_row_index("_pos")
+    bad = _cast_failure_rows(con, kind, frame)
+    rejects = [(f, r, "FE-VALUE", msg, raw) for f, r, msg, raw in bad.select("_file", "_row", "message", "_raw").iter_rows()]
+    if bad.height:
+        frame = frame.filter(~pl.col("_pos").is_in(bad["_pos"].implode()))
+    return frame.drop("_pos"), rejects
+
+
+def _cast_failure_rows(con, kind: str, frame: pl.DataFrame, skip: pl.Series | None = None) -> pl.DataFrame:
+    """`_cast_failures` over a frame with `_pos` (records at positions in `skip`, rejected already, are not
+    looked at): the failing records' _pos, _file, _row, _raw (and icn, for claims) and message, in order.
+    DuckDB reads the columns from Arrow without a copy (string views) and returns only the failures."""
     cols = {c: t for c, t in cast_columns(kind).items() if c in frame.columns}
+    extra = ["icn"] if "icn" in frame.columns else []
+    empty = frame.select("_pos", "_file", "_row", "_raw", *extra).clear().with_columns(message=pl.lit(None, pl.Utf8))
     if frame.height == 0 or not cols:
-        return frame, []
-    frame = frame.with_row_index("_ci")
+        return empty
     first = " ".join(f"WHEN {c} IS NOT NULL AND TRY_CAST({c} AS {t}) IS NULL THEN '{c}'" for c, t in cols.items())
-    con.register("_cc", frame.select("_ci", *cols).to_arrow())
+    con.register("_cc", frame.select("_pos", *cols).to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
-        bad = con.sql(f"SELECT _ci, CASE {first} END AS col FROM _cc WHERE col IS NOT NULL").pl()
+        bad = con.sql(f"SELECT _pos, CASE {first} END AS col FROM _cc WHERE col IS NOT NULL ORDER BY _pos").pl()
     finally:
         con.unregister("_cc")
+    if skip is not None and skip.len() and bad.height:
+        bad = bad.filter(~pl.col("_pos").is_in(skip.implode()))
     if bad.height == 0:
-        return frame.drop("_ci"), []
-    bad = bad.with_columns(pl.col("_ci").cast(pl.UInt32))
-    rej = frame.join(bad, on="_ci").sort("_ci")
-    rejects = [(f, r, "FE-VALUE", f"{col} cannot be stored as {cols[col]} (too large, too precise or unreadable)", raw)
-               for f, r, col, raw in rej.select("_file", "_row", "col", "_raw").iter_rows()]
-    return frame.join(bad.select("_ci"), on="_ci", how="anti").drop("_ci"), rejects
+        return empty
+    msg = pl.col("col") + pl.col("col").replace_strict(
+        list(cols), [f" cannot be stored as {t} (too large, too precise or unreadable)" for t in cols.values()])
+    bad = bad.select(pl.col("_pos").cast(pl.UInt32), msg.alias("message"))
+    return frame.select("_pos", "_file", "_row", "_raw", *extra).join(bad, on="_pos").sort("_pos")
 
 
 # `_file` is the record's index into $files / $shas (its file's name and SHA-256).
@@ -623,31 +694,63 @@ INSERTS = {
 }
 
 
-def _insert(con, period: str, kind: str, frame: pl.DataFrame, names: list[str], shas: list[str]) -> int:
-    """Insert the surviving records; `_file` (an index into names/shas) becomes source_file and file_sha256."""
-    if frame.height == 0:
+def _insert(con, period: str, kind: str, frame: pl.DataFrame, names: list[str], shas: list[str],
+            keep: pl.Series | None = None) -> int:
+    """Insert the surviving records (those `keep` marks, all without it); `_file` (an index into names/shas)
+    becomes source_file and file_sha256. DuckDB reads the frame through Arrow string views (no copy) and
+    leaves out the rejected records itself, so the 3 M records of a state's month are never copied."""
+    n = frame.height if keep is None else int(keep.sum())
+    if n == 0:
         return 0
-    if "modifiers" in frame.columns:
-        frame = frame.with_columns(pl.col("modifiers").fill_null(""))
-        frame = frame.with_columns(fe.via_unique(frame, "modifiers", fe.normalized_modifiers()).alias("modifiers"))
+    # The derived columns are computed on one- or few-column frames and attached as Series, re-cut to the
+    # records' chunks (`_aligned`): an expression over the whole frame would first copy every column into one
+    # chunk (the reader parses a state month in slices), a gigabyte of string views.
+    cols = {k: frame[k] for k in frame.columns if k != "_raw"}
+    if "modifiers" in cols:
+        mods = pl.DataFrame([cols["modifiers"].fill_null("")])
+        cols["modifiers"] = fe.via_unique(mods, "modifiers", fe.normalized_modifiers()).alias("modifiers")
     if kind == "service_logs":
-        frame = frame.with_columns(fe.via_unique(frame, "start_time", fe.time_minutes("start_time")).alias("_start"),
-                                   fe.via_unique(frame, "end_time", fe.time_minutes("end_time")).alias("_end"))
+        times = pl.DataFrame([cols["start_time"], cols["end_time"], cols["service_date"]])
+        cols["_start"] = fe.via_unique(times, "start_time", fe.time_minutes("start_time")).alias("_start")
+        cols["_end"] = fe.via_unique(times, "end_time", fe.time_minutes("end_time")).alias("_end")
         # real instants and elapsed minutes in America/Chicago (rules.md Clarification 1): start_ts/end_ts are UTC
-        dates = frame.select(fe.via_unique(frame, "service_date", fe.parsed_date("service_date")).alias("_d"),
-                             "_start", "_end")
+        dates = pl.DataFrame([fe.via_unique(times, "service_date", fe.parsed_date("service_date")).alias("_d"),
+                              cols["_start"], cols["_end"]])
         real = clock.contact_instants(dates, "_d", "_start", "_end")
-        frame = frame.with_columns(real["_dur"], real["_start_utc"], real["_end_utc"]).with_columns(
-            clock.as_timestamp("_start_utc").alias("_start_ts"), clock.as_timestamp("_end_utc").alias("_end_ts")
-        ).drop("_start_utc", "_end_utc")
+        real = real.select("_dur", clock.as_timestamp("_start_utc").alias("_start_ts"),
+                           clock.as_timestamp("_end_utc").alias("_end_ts"))
+        cols.update({k: real[k] for k in ("_dur", "_start_ts", "_end_ts")})
     if kind == "claims":
-        frame = frame.with_columns(pl.col("original_icn").cast(pl.Utf8))
-    con.register("_in", frame.drop("_raw").to_arrow(compat_level=pl.CompatLevel.newest()))  # string views: no copy
+        cols["original_icn"] = cols["original_icn"].cast(pl.Utf8)
+    if keep is not None:
+        cols["_keep"] = keep.alias("_keep")
+    frame = _aligned(pl.DataFrame(list(cols.values())))
+    con.register("_all", frame.to_arrow(compat_level=pl.CompatLevel.newest()))  # string views: no copy
     try:
+        con.execute("CREATE OR REPLACE TEMP VIEW _in AS SELECT * FROM _all" + (" WHERE _keep" if keep is not None else ""))
         con.execute(INSERTS[kind], {"period": period, "files": names, "shas": shas})
     finally:
-        con.unregister("_in")
-    return frame.height
+        con.execute("DROP VIEW IF EXISTS _in")
+        con.unregister("_all")
+    return n
+
+
+def _aligned(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with every column cut into the same chunks as its record columns (the reader parses a state
+    month in slices). Arrow export needs aligned chunks, and Polars would otherwise copy every column into
+    one chunk (gigabytes of string views); only the few columns computed since are re-cut (slices: no copy)."""
+    lengths = max((tuple(frame[k].chunk_lengths()) for k in frame.columns), key=len, default=())
+    if len(lengths) <= 1:
+        return frame
+    offsets = list(itertools.accumulate((0,) + lengths[:-1]))
+    cols = []
+    for k in frame.columns:
+        col = frame[k]
+        if tuple(col.chunk_lengths()) != lengths:
+            col = col.rechunk()
+            col = pl.concat([col.slice(o, n) for o, n in zip(offsets, lengths)], rechunk=False)
+        cols.append(col)
+    return pl.DataFrame(cols)
 
 
 def load_procedure_codes(con, period: str, path: Path) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -176,42 +177,92 @@ def _odd_quotes() -> pl.Expr:
     return c("_raw").str.count_matches('"', literal=True) % 2 == 1
 
 
-def _split_fields(s: pl.DataFrame, header: list[str], known: list[str], sep: str
+def _needs_strip(fields: pl.DataFrame, s: pl.DataFrame, sep: str) -> set[str]:
+    """The field columns that hold a value with leading or trailing white space (Unicode White_Space, what
+    `str.strip_chars()` removes) or an empty string (a quoted empty field): only they need stripping, usually
+    none at all (Polars reads an empty unquoted field as null). Without quoting (pipe extracts) a field's
+    edges are the separators and the line's ends, so one look at each line tells; with quoting, each
+    column is looked at."""
+    if sep != ",":
+        e = re.escape(sep)
+        if not s.select(c("_raw").str.contains(rf"(?:^|{e})\s|\s(?:{e}|$)").any()).item():
+            return set()
+    flags = fields.select((c(k).str.contains(r"^\s|\s$") | (c(k) == "")).any() for k in fields.columns).row(0)
+    return {k for k, f in zip(fields.columns, flags) if f}
+
+
+#: Lines split at a time: a state month's 3 M lines are parsed in slices, so that the parser's and the
+#: edits' working copies stay small (peak memory); every step is per line, the result is the same.
+SPLIT_CHUNK = 500_000
+
+
+def _split_fields(s: pl.DataFrame, header: list[str], known: list[str], sep: str, data: bytes | None = None
                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`_split_chunk` over slices of SPLIT_CHUNK lines (``data``, the lines as bytes, cut at the same lines)."""
+    if s.height <= SPLIT_CHUNK:
+        return _split_chunk(s, header, known, sep, data)
+    ends = s.select((c("_raw").str.len_bytes().cast(pl.Int64) + 1).cum_sum()).to_series()
+    if data is not None and ends[-1] != len(data):
+        data = None  # not the lines of `s`: join them instead
+    view = memoryview(data) if data is not None else None
+    recs, wrongs = [], []
+    for a in range(0, s.height, SPLIT_CHUNK):
+        b = min(a + SPLIT_CHUNK, s.height)
+        part = bytes(view[(ends[a - 1] if a else 0):ends[b - 1]]) if view is not None else None
+        r, w = _split_chunk(s.slice(a, b - a), header, known, sep, part)
+        recs.append(r)
+        wrongs.append(w)
+    del view, data
+    return pl.concat(recs, how="vertical", rechunk=False), pl.concat(wrongs, how="vertical")
+
+
+def _split_chunk(s: pl.DataFrame, header: list[str], known: list[str], sep: str, data: bytes | None = None
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Split lines (columns _row, _raw and any others, such as _file) into the known fields.
 
     Returns (records, wrong): records have one Utf8 column per known name (blank -> null), _extra
     (JSON of columns the dictionary does not name) and the input's other columns; wrong are the lines
     whose field count differs from the header's, with that count in _n. Vectorised: one pass over
-    however many files share this header."""
+    however many files share this header. ``data``, when given, is the lines of ``s`` as bytes (LF after
+    each): when every line has the right field count, Polars parses them directly."""
     ncol = len(header)
     # Field count of every line, quoted separators excluded; wrong counts are FE-PARSE.
     unquoted = c("_raw").str.replace_all(r'"(?:[^"]|"")*"', "") if sep == "," else c("_raw")
     s = s.with_columns((unquoted.str.count_matches(sep, literal=True) + 1).alias("_n"))
     wrong = s.filter(c("_n") != ncol)
-    s = s.filter(c("_n") == ncol).drop("_n")
+    if wrong.height:
+        s = s.filter(c("_n") == ncol)
+        data = None  # the bytes hold the wrong lines too
+    s = s.drop("_n")
     names = [f"_c{i}" for i in range(ncol)]
     fields = None
+    parsed = False
     if s.height:
         try:  # the lines already have the right field count: Polars' parser only splits and unquotes
-            joined = s.select(c("_raw").str.join("\n") + "\n").item().encode()  # one copy of the text, as bytes
-            fields = pl.read_csv(io.BytesIO(joined), has_header=False,
+            if data is None:
+                data = s.select(c("_raw").str.join("\n") + "\n").item().encode()  # one copy of the text, as bytes
+            fields = pl.read_csv(io.BytesIO(data), has_header=False,
                                  infer_schema=False, separator=sep, quote_char='"' if sep == "," else None,
                                  new_columns=names, raise_if_empty=False)
-            del joined
         except pl.exceptions.PolarsError:
             fields = None
+        data = None
         if fields is None or fields.height != s.height:
+            parsed = True  # the csv module keeps empty fields as "": every column is stripped and blanked below
             fields = pl.DataFrame([list(f) for f in zip(*(next(csv.reader([ln], delimiter=sep))
                                                           for ln in s["_raw"].to_list()))] or None,
                                   schema=names, orient="col")
     idx = {h: i for i, h in enumerate(header)}
     extra_names = [h for h in header if h not in known]
+    # Stripped, blank -> null: only the columns that hold white space at an edge or an empty string
+    strip = set(names) if parsed else _needs_strip(fields, s, sep) if fields is not None and s.height else set()
     exprs = []
     for name in known:
-        if name in idx:
+        if name in idx and f"_c{idx[name]}" in strip:
             e = c(f"_c{idx[name]}").str.strip_chars()
             exprs.append(pl.when(e == "").then(None).otherwise(e).alias(name))
+        elif name in idx:
+            exprs.append(c(f"_c{idx[name]}").alias(name))
         else:
             exprs.append(pl.lit(None, dtype=pl.Utf8).alias(name))
     if extra_names:
@@ -288,6 +339,30 @@ class Batch:
     rows: pl.DataFrame
 
 
+_LINE_SEPS = (b"\x1f", b"\x1e", b"\x1d", b"\x1c", b"\x00")
+
+
+def _physical_lines(big: bytes, total: int) -> pl.Series:
+    """The ``total`` physical lines of ``big`` (valid UTF-8, LF endings, every line ending with LF), as
+    strings, a blank line as "" or null. Polars' CSV reader splits them (a separator byte absent from
+    the text, no quoting: each line is one field), which is several times faster than splitting one
+    big string; the line count is checked, and anything unexpected falls back to splitting."""
+    if total and not big.startswith(b"\xef\xbb\xbf"):  # Polars' reader would drop a BOM there
+        for sep in _LINE_SEPS:
+            if sep in big:
+                continue
+            try:
+                lines = pl.read_csv(big, has_header=False, separator=sep.decode(), quote_char=None,
+                                    schema={"_raw": pl.Utf8}, raise_if_empty=False)["_raw"]
+            except pl.exceptions.PolarsError:
+                break
+            if lines.len() == total:
+                return lines
+            break
+    out = pl.Series("_raw", [big], dtype=pl.Binary).cast(pl.Utf8).str.split("\n").explode()
+    return out.slice(0, total)  # every line ends with LF: the piece after the last one is not a line
+
+
 def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool) -> Batch:
     """Read many inbox files of one kind at once (a state's month has ~1,500 provider log files).
 
@@ -297,27 +372,46 @@ def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool) -> 
     earlier: a file that changed in between must not be loaded under the old hash). Any other file
     goes through ``read_delimited``'s per-file path, with the same outcome."""
     files: list[RawFile] = []
-    texts: dict[int, str] = {}
+    bodies: dict[int, bytes] = {}  # valid UTF-8, LF endings, the BOM removed, ending with LF (or empty)
     slow: dict[int, tuple[bytes, str]] = {}
+    bom_again = False  # a second BOM after the first: stripped from line 1 as the per-file reader does
     for i, path in enumerate(paths):
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()  # of what is read: the caller compares it with the registered hash
         files.append(RawFile(path, sha, [], _frame([], known, [])))
         body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-        try:
-            texts[i] = unify_line_endings(body.decode("utf-8"))
-        except UnicodeDecodeError:
-            slow[i] = (data, sha)
+        if not body.isascii():
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                slow[i] = (data, sha)
+                continue
+        if b"\r" in body:  # CR and LF never occur inside a multi-byte UTF-8 sequence
+            body = _EOL_BYTES.sub(b"\n", body)
+        if body and not body.endswith(b"\n"):
+            body += b"\n"
+        bom_again |= body.startswith(b"\xef\xbb\xbf")
+        bodies[i] = body
         del data, body
     parts: list[pl.DataFrame] = []
-    if texts:
-        lines = (pl.DataFrame({"_file": list(texts), "_raw": list(texts.values())},
-                              schema={"_file": pl.Int32, "_raw": pl.Utf8})
-                 .select("_file", c("_raw").str.split("\n")).explode("_raw"))
-        texts.clear()
-        lines = lines.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_file").alias("_row"))
-        lines = (lines.with_columns(pl.when(c("_row") == 1).then(c("_raw").str.strip_prefix(BOM)).otherwise(c("_raw")))
-                 .filter(c("_raw").str.strip_chars() != ""))
+    if bodies:
+        order = list(bodies)
+        nlines = [bodies[i].count(b"\n") for i in order]
+        sizes = [len(bodies[i]) for i in order]
+        big = bodies[order[0]] if len(order) == 1 else b"".join(bodies[i] for i in order)
+        bodies.clear()
+        offsets = dict(zip(order, itertools.accumulate([0] + sizes[:-1])))  # where each file starts in `big`
+        total = sum(nlines)
+        lines = (pl.DataFrame({"_file": order, "_n": nlines}, schema={"_file": pl.Int32, "_n": pl.Int64})
+                 .filter(c("_n") > 0).select(c("_file").repeat_by("_n")).explode("_file")
+                 .with_columns(_physical_lines(big, total))
+                 .with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("_file").alias("_row")))
+        if bom_again:
+            lines = lines.with_columns(pl.when(c("_row") == 1).then(c("_raw").str.strip_prefix(BOM)).otherwise(c("_raw")))
+        nonblank = lines.select(c("_raw").str.strip_chars() != "").to_series().fill_null(False)
+        blanks = dict(lines.filter(~nonblank).group_by("_file").len().iter_rows()) if not nonblank.all() else {}
+        lines = lines.filter(nonblank)
+        del nonblank
         first = lines.select(c("_file").is_first_distinct()).to_series()
         heads = dict(lines.filter(first).select("_file", "_raw").iter_rows())
         body = lines.filter(~first)
@@ -342,9 +436,18 @@ def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool) -> 
         for i in range(len(files)):
             if i not in heads and i not in slow and files[i].problem is None:
                 files[i].problem = "the file is empty"
+        # The detail lines' own bytes, when each member file is plain (no blank line, no BOM left on line 1:
+        # its header is its first line, its trailer its last): Polars parses them as they are, without
+        # joining the lines into a new text first. Taken before the fields are parsed, so that the whole
+        # text (`big`) is let go first.
+        details = {header: _detail_bytes(big, members, offsets, dict(zip(order, sizes)), files, trailer)
+                   if not bom_again and not any(f in blanks for f in members) else None
+                   for header, members in groups.items()}
+        del big
         for header, members in groups.items():
             s = body.filter(c("_file").is_in(members)) if len(groups) > 1 or slow else body
-            recs, wrong = _split_fields(s.select("_row", "_raw", "_file"), list(header), known, sep)
+            recs, wrong = _split_fields(s.select("_row", "_raw", "_file"), list(header), known, sep,
+                                        details.pop(header))
             for f, rows in wrong.partition_by("_file", as_dict=True).items() if wrong.height else []:
                 files[f[0]].rejects = _wrong_count_rejects(rows, len(header))
             parts.append(recs)
@@ -361,6 +464,20 @@ def read_files(paths: list[Path], known: list[str], sep: str, trailer: bool) -> 
     for raw in files:
         raw.rejects = sorted(raw.rejects)
     return Batch(files, rows)
+
+
+def _detail_bytes(big: bytes, members: list[int], offsets: dict[int, int], sizes: dict[int, int],
+                  files: list[RawFile], trailer: bool) -> bytes:
+    """The detail lines of plain files (header first, trailer if any last, no blank line), as bytes."""
+    view = memoryview(big)
+    spans = []
+    for f in members:
+        start, end = offsets[f], offsets[f] + sizes[f]
+        start = big.index(b"\n", start, end) + 1  # after the header line
+        if trailer and files[f].trailer is not None:
+            end = big.rindex(b"\n", start - 1, end - 1) + 1  # before the trailer line
+        spans.append(view[start:end])
+    return b"".join(spans)
 
 
 #: A quoted field may run over this many line breaks at most (a narrative with paragraphs); past it the
