@@ -208,15 +208,7 @@ def test_reading_files_together_equals_one_by_one(tmp_path_factory, files):
         path = folder / f"evv_{i}.csv"
         path.write_bytes(data)
         paths.append(path)
-    batch = read_files(paths, cols, ",", trailer=False)
-    for i, path in enumerate(paths):
-        alone = read_delimited(path, cols, ",", trailer=False)
-        got = batch.files[i]
-        assert (got.detail_lines, got.rejects, got.problem, got.header) == \
-               (alone.detail_lines, alone.rejects, alone.problem, alone.header)
-        rows = batch.rows.filter(batch.rows["_file"] == i).drop("_file")
-        assert rows.equals(alone.rows)
-        assert rows.height + len(got.rejects) == got.detail_lines
+    _assert_batch_is_one_by_one(paths, cols)
     record_reliability("Hostile input", "hypothesis: up to 5 files of mixed shapes read together vs one by one", 1,
                        "each file's records, rejects and counts identical to reading it alone")
 
@@ -267,13 +259,7 @@ def test_batched_reader_edges_equal_one_by_one(tmp_path):
     for name, data in texts.items():
         (tmp_path / name).write_bytes(data)
         paths.append(tmp_path / name)
-    batch = read_files(paths, cols, ",", trailer=False)
-    for i, path in enumerate(paths):
-        alone = read_delimited(path, cols, ",", trailer=False)
-        got = batch.files[i]
-        assert (got.detail_lines, got.rejects, got.problem, got.header) == \
-               (alone.detail_lines, alone.rejects, alone.problem, alone.header)
-        assert batch.rows.filter(batch.rows["_file"] == i).drop("_file").equals(alone.rows)
+    batch = _assert_batch_is_one_by_one(paths, cols)
     b = batch.rows.filter(batch.rows["_file"] == 1)
     assert b["log_id"].to_list() == ["L2", "L3"]
     assert b["narrative"].to_list() == [None, "note"] and b["tcm_flag"].to_list() == [None, None]
@@ -1045,3 +1031,19 @@ def test_the_inbox_sensor_sees_an_upper_case_claims_file(tmp_path, monkeypatch):
     monkeypatch.setenv("CLAIMRECON_INBOX", str(tmp_path))
     requests = list(inbox_month_sensor(dg.build_sensor_context()))
     assert [r.partition_key for r in requests] == ["2026-03"]
+
+
+def _assert_batch_is_one_by_one(paths, cols, sep=","):
+    """Reading files together (read_files) gives each file exactly what reading it alone gives; returns the batch."""
+    from claimrecon.readers import read_files
+
+    batch = read_files(paths, cols, sep, trailer=False)
+    for i, path in enumerate(paths):
+        alone = read_delimited(path, cols, sep, trailer=False)
+        got = batch.files[i]
+        assert (got.detail_lines, got.rejects, got.problem, got.header) == \
+               (alone.detail_lines, alone.rejects, alone.problem, alone.header)
+        rows = batch.rows.filter(batch.rows["_file"] == i).drop("_file")
+        assert rows.equals(alone.rows)
+        assert rows.height + len(got.rejects) == got.detail_lines
+    return batch
