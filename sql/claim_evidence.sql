@@ -40,26 +40,15 @@ WHERE k._bucket = $bucket;
 -- Lines an adjustment of THIS period reverses stay in, with the adjustment's place in order
 -- (rev_received, rev_icn): they count until the reversal (Clar. 5, 6; the engine applies it in order).
 CREATE OR REPLACE TEMP TABLE hist AS
-SELECT o.*, coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_daily, false) AS is_daily,
+SELECT o.* EXCLUDE (_bucket), coalesce(svc.is_ihs_in_person, false) AS is_ihs_in_person, coalesce(svc.is_daily, false) AS is_daily,
        coalesce(svc.is_wt, false) AS is_wt, coalesce(svc.is_cma, false) AS is_cma,
        coalesce(svc.is_ihs_remote, false) AS is_ihs_remote,
        CAST(floor(date_diff('day', rf.first_start, o.service_date) / 365) AS BIGINT) AS remote_year,
        ev.received_date AS rev_received, ev.icn AS rev_icn
-FROM claim_outcomes o LEFT JOIN svc USING (service_key)
+FROM hist_all o LEFT JOIN svc USING (service_key)
 LEFT JOIN remote_first rf ON rf.recipient_id = o.recipient_id
 LEFT JOIN adj_events ev ON ev.original_icn = o.icn
-WHERE o.period < $period AND o.row_type = 'line' AND o.paid_units > 0
-  AND hash(o.recipient_id) % $buckets = $bucket
-  -- only what this period's lines read (the month's people, days and agreement lines, not every earlier outcome):
-  -- the person-days of the bucket's lines (pools, the day's units, duplicates, aide provider, day overlap), the
-  -- agreement lines that cover them (units used), remote IHS of their people (the remote year) and the lines
-  -- this period's adjustments reverse
-  AND ((o.recipient_id, o.service_date) IN (SELECT recipient_id, service_date FROM judged)
-       OR (o.sa_number, o.sa_line_no) IN (SELECT s.sa_number, s.line_no FROM sa_ok s SEMI JOIN judged j
-                                          ON s.recipient_id = j.recipient_id AND s.provider_id = j.billing_provider_id)
-       OR o.recipient_id IN (SELECT recipient_id FROM judged WHERE is_ihs_remote)
-       OR o.icn IN (SELECT original_icn FROM adj_events))
-  AND o.icn NOT IN (SELECT reverses_icn FROM claim_outcomes WHERE period < $period AND reverses_icn IS NOT NULL);
+WHERE o._bucket = $bucket;   -- (hist_all: sql/claim_evidence_prep.sql, once per claim run)
 
 CREATE OR REPLACE TEMP TABLE docs AS   -- documentation per match key (its log_ids: claimrecon.judge, ledger lines only)
 SELECT recipient_id, provider_id AS billing_provider_id, procedure_code, modifiers, service_date,

@@ -34,3 +34,20 @@ SELECT hash(recipient_id) % $buckets AS _bucket, icn, line_no, adjustment_ind, o
        source_file, source_row   -- (what the evidence reads: not the file hash, extra columns or codes nothing judges)
 FROM claims
 WHERE period = $period AND adjustment_ind IN ('0', '4');
+
+-- Lines paid in earlier runs still standing when the period opens (not reversed in an earlier period), once per
+-- claim run for every bucket (sql/claim_evidence.sql's hist reads its bucket's rows). Only what this period's lines
+-- read (the month's people, days and agreement lines, not every earlier outcome): the person-days of this period's
+-- lines (pools, the day's units, duplicates, aide provider, day overlap), the agreement lines of their people and
+-- providers (units used), remote IHS of the people with remote lines (the remote year) and the lines this period's
+-- adjustments reverse.
+CREATE OR REPLACE TEMP TABLE hist_all AS
+SELECT hash(o.recipient_id) % $buckets AS _bucket, o.*
+FROM claim_outcomes o
+WHERE o.period < $period AND o.row_type = 'line' AND o.paid_units > 0
+  AND ((o.recipient_id, o.service_date) IN (SELECT recipient_id, service_date FROM period_claims)
+       OR (o.sa_number, o.sa_line_no) IN (SELECT s.sa_number, s.line_no FROM sa_ok_all s SEMI JOIN period_claims j
+                                          ON s.recipient_id = j.recipient_id AND s.provider_id = j.billing_provider_id)
+       OR o.recipient_id IN (SELECT k.recipient_id FROM period_claims k JOIN svc USING (service_key) WHERE svc.is_ihs_remote)
+       OR o.icn IN (SELECT original_icn FROM adj_this))
+  AND o.icn NOT IN (SELECT reverses_icn FROM claim_outcomes WHERE period < $period AND reverses_icn IS NOT NULL);
